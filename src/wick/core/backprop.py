@@ -1,0 +1,121 @@
+"""Reverse-mode autodiff: order the graph, run each node's backward on raw arrays, keep only the
+Vars' gradients (Candle's ``backprop.rs``)."""
+
+from __future__ import annotations
+
+from .errors import BackwardNotSupported
+from .ops import NOT_DIFFERENTIABLE
+
+
+def _sorted_nodes(root) -> list:
+    """Tensors that lead to a Var, each after every tensor that consumes it."""
+    order, tracks, stack = [], {}, [(root, False)]
+    while stack:
+        t, expanded = stack.pop()
+        tid = t._id
+        if expanded:
+            node = t._node
+            tracks[tid] = t._is_var or any(tracks.get(x._id, False) for x in node.inputs)
+            if tracks[tid]:
+                order.append(t)
+            continue
+        if tid in tracks:
+            continue
+        if t._is_var:
+            tracks[tid] = True
+            order.append(t)
+            continue
+        node = t._node
+        if node is None or t._data.dtype.kind in "ui":
+            tracks[tid] = False
+            continue
+        tracks[tid] = False  # provisional, overwritten once inputs are done
+        stack.append((t, True))
+        for x in node.inputs:
+            if x._id not in tracks:
+                stack.append((x, False))
+    order.reverse()
+    return order
+
+
+def backward(root):
+    """Gradients of ``root`` (summed first if not a scalar) w.r.t. the Vars it depends on."""
+    xp = root._device.xp
+    grads = {root._id: xp.ones(root._data.shape, dtype=root._data.dtype)}
+    owned = {root._id}
+    store = GradStore()
+    for t in _sorted_nodes(root):
+        g = grads.pop(t._id, None)
+        if g is None:
+            continue
+        if t._is_var:
+            store._grads[t._id] = _as_tensor_of(t, g)
+            continue
+        node = t._node
+        prim = node.prim
+        if prim.backward is NOT_DIFFERENTIABLE:
+            raise BackwardNotSupported(prim.name)
+        arrays = [x._data for x in node.inputs]
+        input_grads = prim.backward(t._device.xp, g, t._data, *arrays, **node.params)
+        for x, gx in zip(node.inputs, input_grads):
+            if gx is None or not (x._is_var or x._node is not None):
+                continue
+            xid = x._id
+            prev = grads.get(xid)
+            if prev is None:
+                grads[xid] = gx
+            elif xid in owned:
+                prev += gx
+            else:
+                acc = x._device.xp.array(prev, copy=True)  # a 0-d array, never a NumPy scalar
+                acc += gx
+                grads[xid] = acc
+                owned.add(xid)
+    return store
+
+
+def _as_tensor_of(var, g):
+    from . import graph
+
+    data = g if g.flags.c_contiguous else var._device.xp.array(g, order="C")
+    if data.dtype != var._data.dtype:
+        data = data.astype(var._data.dtype)
+    return graph.wrap(data, var._device)
+
+
+class GradStore:
+    """Gradients by tensor (Candle's ``GradStore``): ``grads.get(w)`` is a Tensor or None."""
+
+    __slots__ = ("_grads",)
+
+    def __init__(self):
+        self._grads = {}
+
+    def get(self, t):
+        """The gradient of ``t``, or None if ``t`` did not contribute."""
+        return self._grads.get(t._id)
+
+    def get_id(self, tid: int):
+        return self._grads.get(tid)
+
+    def insert(self, t, grad) -> None:
+        self._grads[t._id] = grad
+
+    def remove(self, t):
+        """Removes and returns the gradient of ``t`` (None if absent)."""
+        return self._grads.pop(t._id, None)
+
+    def get_ids(self) -> list:
+        return list(self._grads)
+
+    def __iter__(self):
+        return iter(self._grads.items())
+
+    def __len__(self) -> int:
+        return len(self._grads)
+
+    def __contains__(self, t) -> bool:
+        return t._id in self._grads
+
+    def __repr__(self) -> str:
+        return f"GradStore({len(self._grads)} gradients)"

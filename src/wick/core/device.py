@@ -1,0 +1,101 @@
+"""Device: where a tensor lives. A device owns its array backend (``device.xp``) and its RNG."""
+
+from __future__ import annotations
+
+import importlib
+
+from .errors import DeviceUnavailable
+from .backends import cpu as _cpu_backend
+
+
+class Device:
+    """A CPU or CUDA device (Candle's ``Device``). ``Device.Cpu`` is the ready CPU instance."""
+
+    __slots__ = ("kind", "ordinal", "backend", "xp", "_rng")
+
+    Cpu: "Device"
+
+    def __init__(self, kind: str, ordinal: int, backend):
+        self.kind = kind
+        self.ordinal = ordinal
+        self.backend = backend
+        self.xp = backend.xp
+        self._rng = None
+
+    @staticmethod
+    def new_cuda(ordinal: int = 0) -> "Device":
+        """The CUDA device ``ordinal``; raises DeviceUnavailable saying whether CuPy or a GPU is missing."""
+        key = ("cuda", ordinal)
+        if key not in _CUDA_DEVICES:
+            backend = importlib.import_module(".backends.cuda", __package__)
+            backend.select(ordinal)
+            _CUDA_DEVICES[key] = Device("cuda", ordinal, backend)
+        return _CUDA_DEVICES[key]
+
+    @staticmethod
+    def cuda_if_available(ordinal: int = 0) -> "Device":
+        """The CUDA device if CuPy and a GPU are there, else ``Device.Cpu``."""
+        try:
+            return Device.new_cuda(ordinal)
+        except DeviceUnavailable:
+            return Device.Cpu
+
+    def is_cpu(self) -> bool:
+        return self.kind == "cpu"
+
+    def is_cuda(self) -> bool:
+        return self.kind == "cuda"
+
+    def location(self) -> str:
+        """Candle's DeviceLocation, as it prints: ``Cpu`` or ``Cuda { gpu_id: 0 }``."""
+        return "Cpu" if self.kind == "cpu" else f"Cuda {{ gpu_id: {self.ordinal} }}"
+
+    def same_device(self, other: "Device") -> bool:
+        return self is other
+
+    def set_seed(self, seed: int) -> None:
+        """Seeds this device's generator: rand, randn, initialisers, dropout and shuffling repeat."""
+        self._rng = self.backend.new_rng(seed)
+
+    @property
+    def rng(self):
+        """This device's random generator (created unseeded on first use)."""
+        if self._rng is None:
+            self._rng = self.backend.new_rng(None)
+        return self._rng
+
+    def synchronize(self) -> None:
+        """Waits until queued work on this device is done."""
+        self.backend.synchronize()
+
+    def __repr__(self) -> str:
+        return "Cpu" if self.kind == "cpu" else f"Cuda({self.ordinal})"
+
+    def __str__(self) -> str:
+        return "cpu" if self.kind == "cpu" else f"cuda:{self.ordinal}"
+
+    def __reduce__(self):
+        return (_device_by_name, (str(self),))
+
+
+_CUDA_DEVICES: dict = {}
+Device.Cpu = Device("cpu", 0, _cpu_backend)
+
+
+def _device_by_name(name: str) -> Device:
+    if name == "cpu":
+        return Device.Cpu
+    return Device.new_cuda(int(name.split(":")[1]))
+
+
+def as_device(device) -> Device:
+    """Accepts a Device, ``"cpu"``, ``"cuda"`` or ``"cuda:N"``."""
+    if isinstance(device, Device):
+        return device
+    if device is None:
+        return Device.Cpu
+    if isinstance(device, str):
+        if device == "cuda":
+            return Device.new_cuda(0)
+        return _device_by_name(device)
+    raise DeviceUnavailable(f"unknown device {device!r}")

@@ -1,0 +1,222 @@
+"""wick's errors: one class per Candle error variant, with Candle's message and fields as attributes.
+
+Each class also derives from the closest builtin exception, so ``except ValueError`` keeps working.
+"""
+
+from __future__ import annotations
+
+
+def _fmt(value) -> str:
+    """Formats a field as Candle's Debug does: shapes as ``[2, 3]``, dtypes as ``F32``."""
+    if isinstance(value, tuple):
+        return "[" + ", ".join(str(v) for v in value) + "]"
+    return str(value)
+
+
+class Error(Exception):
+    """Base class of every error wick raises."""
+
+
+class Msg(Error, ValueError):
+    """A free-form error message (Candle's ``Error::Msg``)."""
+
+    def __init__(self, msg: str):
+        self.msg = msg
+        super().__init__(msg)
+
+
+class UnexpectedDType(Error, TypeError):
+    def __init__(self, msg: str, expected, got):
+        self.msg, self.expected, self.got = msg, expected, got
+        super().__init__(f"{msg}, expected: {expected}, got: {got}")
+
+
+class DTypeMismatchBinaryOp(Error, TypeError):
+    def __init__(self, lhs, rhs, op: str):
+        self.lhs, self.rhs, self.op = lhs, rhs, op
+        super().__init__(f"dtype mismatch in {op}, lhs: {lhs}, rhs: {rhs}")
+
+
+class UnsupportedDTypeForOp(Error, TypeError):
+    def __init__(self, dtype, op: str):
+        self.dtype, self.op = dtype, op
+        super().__init__(f"unsupported dtype {dtype} for op {op}")
+
+
+class DimOutOfRange(Error, IndexError):
+    def __init__(self, shape, dim: int, op: str):
+        self.shape, self.dim, self.op = tuple(shape), dim, op
+        super().__init__(f"{op}: dimension index {dim} out of range for shape {_fmt(self.shape)}")
+
+
+class DuplicateDimIndex(Error, ValueError):
+    def __init__(self, shape, dims, op: str):
+        self.shape, self.dims, self.op = tuple(shape), list(dims), op
+        super().__init__(f"{op}: duplicate dim index {self.dims} for shape {_fmt(self.shape)}")
+
+
+class UnexpectedNumberOfDims(Error, ValueError):
+    def __init__(self, expected: int, got: int, shape):
+        self.expected, self.got, self.shape = expected, got, tuple(shape)
+        super().__init__(
+            f"unexpected rank, expected: {expected}, got: {got} ({_fmt(self.shape)})"
+        )
+
+
+class UnexpectedShape(Error, ValueError):
+    def __init__(self, msg: str, expected, got):
+        self.msg, self.expected, self.got = msg, tuple(expected), tuple(got)
+        super().__init__(f"{msg}, expected: {_fmt(self.expected)}, got: {_fmt(self.got)}")
+
+
+class ShapeMismatch(Error, ValueError):
+    def __init__(self, buffer_size: int, shape):
+        self.buffer_size, self.shape = buffer_size, tuple(shape)
+        super().__init__(
+            f"Shape mismatch, got buffer of size {buffer_size} which is compatible "
+            f"with shape {_fmt(self.shape)}"
+        )
+
+
+class ShapeMismatchBinaryOp(Error, ValueError):
+    def __init__(self, lhs, rhs, op: str):
+        self.lhs, self.rhs, self.op = tuple(lhs), tuple(rhs), op
+        super().__init__(f"shape mismatch in {op}, lhs: {_fmt(self.lhs)}, rhs: {_fmt(self.rhs)}")
+
+
+class ShapeMismatchCat(Error, ValueError):
+    def __init__(self, dim: int, first_shape, n: int, nth_shape):
+        self.dim, self.first_shape, self.n, self.nth_shape = (
+            dim,
+            tuple(first_shape),
+            n,
+            tuple(nth_shape),
+        )
+        super().__init__(
+            f"shape mismatch in cat for dim {dim}, shape for arg 1: {_fmt(self.first_shape)} "
+            f"shape for arg {n}: {_fmt(self.nth_shape)}"
+        )
+
+
+class ShapeMismatchSplit(Error, ValueError):
+    def __init__(self, shape, dim: int, n_parts: int):
+        self.shape, self.dim, self.n_parts = tuple(shape), dim, n_parts
+        super().__init__(
+            f"Cannot divide tensor of shape {_fmt(self.shape)} equally along dim {dim} "
+            f"into {n_parts}"
+        )
+
+
+class EmptyTensor(Error, ValueError):
+    def __init__(self, op: str):
+        self.op = op
+        super().__init__(f"empty tensor for {op}")
+
+
+class DeviceMismatchBinaryOp(Error, ValueError):
+    def __init__(self, lhs, rhs, op: str):
+        self.lhs, self.rhs, self.op = lhs, rhs, op
+        super().__init__(f"device mismatch in {op}, lhs: {lhs}, rhs: {rhs}")
+
+
+class NarrowInvalidArgs(Error, ValueError):
+    def __init__(self, shape, dim: int, start: int, len: int, msg: str):
+        self.shape, self.dim, self.start, self.len, self.msg = tuple(shape), dim, start, len, msg
+        super().__init__(
+            f"narrow invalid args {msg}: {_fmt(self.shape)}, dim: {dim}, start: {start}, len:{len}"
+        )
+
+
+class InvalidIndex(Error, IndexError):
+    def __init__(self, op: str, index: int, size: int):
+        self.op, self.index, self.size = op, index, size
+        super().__init__(f"{op} invalid index {index} with dim size {size}")
+
+
+class BroadcastIncompatibleShapes(Error, ValueError):
+    def __init__(self, src_shape, dst_shape):
+        self.src_shape, self.dst_shape = tuple(src_shape), tuple(dst_shape)
+        super().__init__(f"cannot broadcast {_fmt(self.src_shape)} to {_fmt(self.dst_shape)}")
+
+
+class CannotSetVar(Error, ValueError):
+    def __init__(self, msg: str):
+        self.msg = msg
+        super().__init__(f"cannot set variable {msg}")
+
+
+class OpRequiresAtLeastOneTensor(Error, ValueError):
+    def __init__(self, op: str):
+        self.op = op
+        super().__init__(f"{op} expects at least one tensor")
+
+
+class BackwardNotSupported(Error, TypeError):
+    def __init__(self, op: str):
+        self.op = op
+        super().__init__(f"backward is not supported for {op}")
+
+
+class CannotFindTensor(Error, KeyError):
+    def __init__(self, path: str):
+        self.path = path
+        super().__init__(f"cannot find tensor {path}")
+
+    def __str__(self) -> str:  # KeyError would quote the message
+        return f"cannot find tensor {self.path}"
+
+
+class SafeTensorError(Error, OSError):
+    """A safetensors file could not be read or written; the message names the file."""
+
+    def __init__(self, msg: str, path=None):
+        self.msg, self.path = msg, path
+        super().__init__(f"{path}: {msg}" if path is not None else msg)
+
+    def __str__(self) -> str:
+        return f"{self.path}: {self.msg}" if self.path is not None else self.msg
+
+
+class UnsupportedOp(Error, TypeError):
+    """An operation wick deliberately does not offer (iterating a tensor, ``bool(t)``, ...)."""
+
+    def __init__(self, msg: str):
+        self.msg = msg
+        super().__init__(msg)
+
+
+class DeviceUnavailable(Error, RuntimeError):
+    """A CUDA device was asked for and CuPy or a GPU is missing (Candle's NotCompiledWithCudaSupport)."""
+
+    def __init__(self, msg: str):
+        self.msg = msg
+        super().__init__(msg)
+
+
+__all__ = [
+    "Error",
+    "Msg",
+    "UnexpectedDType",
+    "DTypeMismatchBinaryOp",
+    "UnsupportedDTypeForOp",
+    "DimOutOfRange",
+    "DuplicateDimIndex",
+    "UnexpectedNumberOfDims",
+    "UnexpectedShape",
+    "ShapeMismatch",
+    "ShapeMismatchBinaryOp",
+    "ShapeMismatchCat",
+    "ShapeMismatchSplit",
+    "EmptyTensor",
+    "DeviceMismatchBinaryOp",
+    "NarrowInvalidArgs",
+    "InvalidIndex",
+    "BroadcastIncompatibleShapes",
+    "CannotSetVar",
+    "OpRequiresAtLeastOneTensor",
+    "BackwardNotSupported",
+    "CannotFindTensor",
+    "SafeTensorError",
+    "UnsupportedOp",
+    "DeviceUnavailable",
+]

@@ -1,0 +1,52 @@
+"""The op table: every primitive, its forward on backend arrays and its backward, side by side.
+
+A primitive is registered once with ``Primitive(name, forward, backward)``:
+
+- ``forward(xp, *arrays, **params) -> array`` computes the output from raw backend arrays;
+- ``backward(xp, g, out, *arrays, **params) -> tuple`` returns one gradient array (or ``None``)
+  per input array, given ``g``, the gradient of the output, and ``out``, the forward's result.
+
+A primitive whose output has no useful gradient (comparisons, argmax) passes
+``NOT_DIFFERENTIABLE`` as its backward; ``tests/core/test_op_table.py`` walks ``PRIMITIVES`` and
+fails if an op has neither. Backward functions run detached, on raw arrays, and may return views.
+"""
+
+from __future__ import annotations
+
+
+class _NotDifferentiable:
+    """Marks a primitive whose output carries no gradient (e.g. ``eq``, ``argmax``)."""
+
+    def __repr__(self) -> str:
+        return "NOT_DIFFERENTIABLE"
+
+
+NOT_DIFFERENTIABLE = _NotDifferentiable()
+
+PRIMITIVES: dict = {}
+
+
+class Primitive:
+    """One entry of the op table."""
+
+    __slots__ = ("name", "forward", "backward")
+
+    def __init__(self, name: str, forward, backward):
+        if name in PRIMITIVES:
+            raise ValueError(f"primitive {name} registered twice")
+        self.name = name
+        self.forward = forward
+        self.backward = backward
+        PRIMITIVES[name] = self
+
+    @property
+    def differentiable(self) -> bool:
+        return self.backward is not NOT_DIFFERENTIABLE
+
+    def __repr__(self) -> str:
+        return f"Primitive({self.name})"
+
+
+def load_all() -> None:
+    """Imports every op family so that PRIMITIVES is complete."""
+    from . import binary, conv, indexing, matmul, movement, reduce, unary  # noqa: F401

@@ -1,0 +1,250 @@
+"""Elementwise unary primitives: forward and backward side by side.
+
+Every forward computes in the input's dtype, as Candle does; the backward formulas are
+Candle's (``backprop.rs``) unless a comment says otherwise.
+"""
+
+from __future__ import annotations
+
+import math
+
+from . import NOT_DIFFERENTIABLE, Primitive
+from ..backends import special
+
+_SQRT_2_OVER_PI = math.sqrt(2.0 / math.pi)
+_TWO_OVER_SQRT_PI = 2.0 / math.sqrt(math.pi)
+_INV_SQRT_2 = 1.0 / math.sqrt(2.0)
+_INV_SQRT_2PI = 1.0 / math.sqrt(2.0 * math.pi)
+
+
+def exp_forward(xp, x):
+    return xp.exp(x)
+
+
+def exp_backward(xp, g, out, x):
+    return (g * out,)
+
+
+def log_forward(xp, x):
+    return xp.log(x)
+
+
+def log_backward(xp, g, out, x):
+    return (g / x,)
+
+
+def sin_forward(xp, x):
+    return xp.sin(x)
+
+
+def sin_backward(xp, g, out, x):
+    return (g * xp.cos(x),)
+
+
+def cos_forward(xp, x):
+    return xp.cos(x)
+
+
+def cos_backward(xp, g, out, x):
+    return (-g * xp.sin(x),)
+
+
+def tanh_forward(xp, x):
+    return xp.tanh(x)
+
+
+def tanh_backward(xp, g, out, x):
+    return (g * (1 - out * out),)
+
+
+def neg_forward(xp, x):
+    return xp.negative(x)
+
+
+def neg_backward(xp, g, out, x):
+    return (xp.negative(g),)
+
+
+def recip_forward(xp, x):
+    return xp.reciprocal(x)
+
+
+def recip_backward(xp, g, out, x):
+    return (-g * out * out,)
+
+
+def sqr_forward(xp, x):
+    return x * x
+
+
+def sqr_backward(xp, g, out, x):
+    return (2 * g * x,)
+
+
+def sqrt_forward(xp, x):
+    return xp.sqrt(x)
+
+
+def sqrt_backward(xp, g, out, x):
+    return (0.5 * g / out,)
+
+
+def abs_forward(xp, x):
+    return xp.abs(x)
+
+
+def abs_backward(xp, g, out, x):
+    # Candle: d|x|/dx is +1 at 0 (it tests x >= 0).
+    return (xp.where(x >= 0, g, -g),)
+
+
+def relu_forward(xp, x):
+    return xp.maximum(x, 0)
+
+
+def relu_backward(xp, g, out, x):
+    # Candle passes the gradient through at exactly 0 (x >= 0).
+    return (g * (x >= 0),)
+
+
+def gelu_forward(xp, x):
+    """The tanh approximation of GELU, as Candle's ``gelu``."""
+    inner = _SQRT_2_OVER_PI * x * (1 + 0.044715 * x * x)
+    return 0.5 * x * (1 + xp.tanh(inner))
+
+
+def gelu_backward(xp, g, out, x):
+    # Exact derivative of the forward's formula (Candle's uses rounded constants).
+    x2 = x * x
+    t = xp.tanh(_SQRT_2_OVER_PI * x * (1 + 0.044715 * x2))
+    dinner = _SQRT_2_OVER_PI * (1 + 3 * 0.044715 * x2)
+    return (g * (0.5 * (1 + t) + 0.5 * x * (1 - t * t) * dinner),)
+
+
+def erf_forward(xp, x):
+    return special.erf(xp, x)
+
+
+def erf_backward(xp, g, out, x):
+    return (g * (_TWO_OVER_SQRT_PI * xp.exp(-x * x)),)
+
+
+def gelu_erf_forward(xp, x):
+    return 0.5 * x * (1 + special.erf(xp, x * _INV_SQRT_2))
+
+
+def gelu_erf_backward(xp, g, out, x):
+    cdf = 0.5 * (1 + special.erf(xp, x * _INV_SQRT_2))
+    pdf = _INV_SQRT_2PI * xp.exp(-0.5 * x * x)
+    return (g * (cdf + x * pdf),)
+
+
+def silu_forward(xp, x):
+    return x / (1 + xp.exp(-x))
+
+
+def silu_backward(xp, g, out, x):
+    sig = 1 / (1 + xp.exp(-x))
+    return (g * (sig * (1 - out) + out),)
+
+
+def elu_forward(xp, x, *, alpha):
+    return xp.where(x >= 0, x, alpha * xp.expm1(xp.minimum(x, 0)))
+
+
+def elu_backward(xp, g, out, x, *, alpha):
+    return (xp.where(x > 0, g, g * (out + alpha)),)
+
+
+def powf_forward(xp, x, *, e):
+    return xp.power(x, xp.asarray(e, dtype=x.dtype))
+
+
+def powf_backward(xp, g, out, x, *, e):
+    return (g * (e * xp.power(x, xp.asarray(e - 1, dtype=x.dtype))),)
+
+
+def affine_forward(xp, x, *, mul, add):
+    dt = x.dtype
+    if dt.kind in "ui":
+        return (x * dt.type(mul) + dt.type(add)).astype(dt, copy=False)
+    return x * dt.type(mul) + dt.type(add)
+
+
+def affine_backward(xp, g, out, x, *, mul, add):
+    return (g * g.dtype.type(mul),)
+
+
+def to_dtype_forward(xp, x, *, dtype):
+    if dtype.kind in "ui" and x.dtype.kind == "f":
+        x = xp.trunc(x)  # float → int truncates toward zero, as Candle's `as` casts
+    return x.astype(dtype)
+
+
+def to_dtype_backward(xp, g, out, x, *, dtype):
+    return (g.astype(x.dtype),)
+
+
+def copy_forward(xp, x):
+    return xp.array(x, copy=True, order="C")
+
+
+def copy_backward(xp, g, out, x):
+    return (g,)
+
+
+def floor_forward(xp, x):
+    return xp.floor(x)
+
+
+def ceil_forward(xp, x):
+    return xp.ceil(x)
+
+
+def round_forward(xp, x):
+    # Rust's f64::round rounds half away from zero; NumPy's rint rounds half to even.
+    return xp.copysign(xp.floor(xp.abs(x) + 0.5), x) if x.dtype.kind == "f" else x
+
+
+def sign_forward(xp, x):
+    return xp.sign(x)
+
+
+EXP = Primitive("exp", exp_forward, exp_backward)
+LOG = Primitive("log", log_forward, log_backward)
+SIN = Primitive("sin", sin_forward, sin_backward)
+COS = Primitive("cos", cos_forward, cos_backward)
+TANH = Primitive("tanh", tanh_forward, tanh_backward)
+NEG = Primitive("neg", neg_forward, neg_backward)
+RECIP = Primitive("recip", recip_forward, recip_backward)
+SQR = Primitive("sqr", sqr_forward, sqr_backward)
+SQRT = Primitive("sqrt", sqrt_forward, sqrt_backward)
+ABS = Primitive("abs", abs_forward, abs_backward)
+RELU = Primitive("relu", relu_forward, relu_backward)
+GELU = Primitive("gelu", gelu_forward, gelu_backward)
+ERF = Primitive("erf", erf_forward, erf_backward)
+GELU_ERF = Primitive("gelu_erf", gelu_erf_forward, gelu_erf_backward)
+SILU = Primitive("silu", silu_forward, silu_backward)
+ELU = Primitive("elu", elu_forward, elu_backward)
+POWF = Primitive("powf", powf_forward, powf_backward)
+AFFINE = Primitive("affine", affine_forward, affine_backward)
+TO_DTYPE = Primitive("to_dtype", to_dtype_forward, to_dtype_backward)
+COPY = Primitive("copy", copy_forward, copy_backward)
+# Piecewise constant: the gradient is zero almost everywhere, so Candle records no graph for them.
+FLOOR = Primitive("floor", floor_forward, NOT_DIFFERENTIABLE)
+CEIL = Primitive("ceil", ceil_forward, NOT_DIFFERENTIABLE)
+ROUND = Primitive("round", round_forward, NOT_DIFFERENTIABLE)
+SIGN = Primitive("sign", sign_forward, NOT_DIFFERENTIABLE)
+
+
+def sigmoid_forward(xp, x):
+    # Two branches so that exp never overflows: e = exp(-|x|) is in (0, 1].
+    e = xp.exp(-xp.abs(x))
+    return xp.where(x >= 0, 1 / (1 + e), e / (1 + e))
+
+
+def sigmoid_backward(xp, g, out, x):
+    return (g * out * (1 - out),)
+
+
+SIGMOID = Primitive("sigmoid", sigmoid_forward, sigmoid_backward)

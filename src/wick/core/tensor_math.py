@@ -1,0 +1,444 @@
+"""Tensor arithmetic: unary, binary, comparison, reduction and matrix-product methods."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from . import graph
+from .errors import EmptyTensor, ShapeMismatchBinaryOp, UnsupportedDTypeForOp, UnsupportedOp
+from .ops import binary, matmul, reduce, unary
+from .shape import broadcast_shape_binary_op, to_index, to_indexes
+
+_SCALAR_TYPES = (int, float, bool, np.integer, np.floating, np.bool_)
+
+
+def _scalar_like(x, value):
+    """A rank-0 tensor holding ``value`` in ``x``'s dtype, on ``x``'s device."""
+    return graph.wrap(x._device.xp.asarray(value, dtype=x._data.dtype), x._device)
+
+
+def _as_operand(x, rhs, op: str):
+    """``rhs`` as a tensor broadcast to ``x``'s shape when it is a Python scalar."""
+    if isinstance(rhs, _SCALAR_TYPES):
+        return _scalar_like(x, rhs).broadcast_as(x._data.shape)
+    return rhs
+
+
+def _binary(prim, a, b):
+    graph.check_binary(prim.name, a, b)
+    return graph.apply2(prim, a, b)
+
+
+def _broadcast_binary(prim, a, b, op: str):
+    shape = broadcast_shape_binary_op(a._data.shape, b._data.shape, op)
+    return _binary(prim, a.broadcast_as(shape), b.broadcast_as(shape))
+
+
+def _require_float(x, op: str) -> None:
+    if x._data.dtype.kind != "f":
+        raise UnsupportedDTypeForOp(x.dtype, op)
+
+
+class MathMethods:
+    """Arithmetic methods of Tensor (mixed into the class; see tensor.py)."""
+
+    __slots__ = ()
+
+    # ----- unary ------------------------------------------------------------------------------
+    def exp(self):
+        return graph.apply1(unary.EXP, self)
+
+    def log(self):
+        return graph.apply1(unary.LOG, self)
+
+    def sin(self):
+        return graph.apply1(unary.SIN, self)
+
+    def cos(self):
+        return graph.apply1(unary.COS, self)
+
+    def tanh(self):
+        return graph.apply1(unary.TANH, self)
+
+    def neg(self):
+        return graph.apply1(unary.NEG, self)
+
+    def recip(self):
+        return graph.apply1(unary.RECIP, self)
+
+    def sqr(self):
+        return graph.apply1(unary.SQR, self)
+
+    def sqrt(self):
+        return graph.apply1(unary.SQRT, self)
+
+    def abs(self):
+        return graph.apply1(unary.ABS, self)
+
+    def ceil(self):
+        return graph.apply1(unary.CEIL, self)
+
+    def floor(self):
+        return graph.apply1(unary.FLOOR, self)
+
+    def round(self):
+        """Rounds half away from zero, as Rust's ``round``."""
+        return graph.apply1(unary.ROUND, self)
+
+    def sign(self):
+        return graph.apply1(unary.SIGN, self)
+
+    def relu(self):
+        return graph.apply1(unary.RELU, self)
+
+    def gelu(self):
+        """GELU with the tanh approximation (Candle's ``gelu``)."""
+        _require_float(self, "gelu")
+        return graph.apply1(unary.GELU, self)
+
+    def gelu_erf(self):
+        """Exact GELU, ``0.5 x (1 + erf(x / sqrt 2))``."""
+        _require_float(self, "gelu_erf")
+        return graph.apply1(unary.GELU_ERF, self)
+
+    def erf(self):
+        _require_float(self, "erf")
+        return graph.apply1(unary.ERF, self)
+
+    def silu(self):
+        _require_float(self, "silu")
+        return graph.apply1(unary.SILU, self)
+
+    def elu(self, alpha: float):
+        _require_float(self, "elu")
+        return graph.apply1(unary.ELU, self, {"alpha": float(alpha)})
+
+    def powf(self, e: float):
+        """Each element to the power ``e``."""
+        _require_float(self, "powf")
+        return graph.apply1(unary.POWF, self, {"e": float(e)})
+
+    def affine(self, mul: float, add: float):
+        """``self * mul + add`` in one op."""
+        return graph.apply1(unary.AFFINE, self, {"mul": mul, "add": add})
+
+    def round_to(self, decimals: int):
+        """Rounds to ``decimals`` places (half away from zero)."""
+        scale = 10.0**decimals
+        return (self * scale).round() * (1.0 / scale)
+
+    def clamp(self, lo, up):
+        """Each element limited to ``[lo, up]`` (tensors or scalars)."""
+        return self.broadcast_maximum(_as_operand(self, lo, "clamp")).broadcast_minimum(
+            _as_operand(self, up, "clamp")
+        )
+
+    # ----- binary (strict shapes) -------------------------------------------------------------
+    def add(self, rhs):
+        return _binary(binary.ADD, self, rhs)
+
+    def sub(self, rhs):
+        return _binary(binary.SUB, self, rhs)
+
+    def mul(self, rhs):
+        return _binary(binary.MUL, self, rhs)
+
+    def div(self, rhs):
+        return _binary(binary.DIV, self, rhs)
+
+    def maximum(self, rhs):
+        """Elementwise maximum with a tensor of the same shape or a scalar."""
+        return _binary(binary.MAXIMUM, self, _as_operand(self, rhs, "maximum"))
+
+    def minimum(self, rhs):
+        """Elementwise minimum with a tensor of the same shape or a scalar."""
+        return _binary(binary.MINIMUM, self, _as_operand(self, rhs, "minimum"))
+
+    def pow(self, rhs):
+        """``self ** rhs`` elementwise, as ``exp(rhs * log(self))`` (Candle)."""
+        return rhs.mul(self.log()).exp()
+
+    # ----- binary (broadcasting) --------------------------------------------------------------
+    def broadcast_add(self, rhs):
+        return _broadcast_binary(binary.ADD, self, rhs, "broadcast_add")
+
+    def broadcast_sub(self, rhs):
+        return _broadcast_binary(binary.SUB, self, rhs, "broadcast_sub")
+
+    def broadcast_mul(self, rhs):
+        return _broadcast_binary(binary.MUL, self, rhs, "broadcast_mul")
+
+    def broadcast_div(self, rhs):
+        return _broadcast_binary(binary.DIV, self, rhs, "broadcast_div")
+
+    def broadcast_maximum(self, rhs):
+        return _broadcast_binary(binary.MAXIMUM, self, rhs, "broadcast_maximum")
+
+    def broadcast_minimum(self, rhs):
+        return _broadcast_binary(binary.MINIMUM, self, rhs, "broadcast_minimum")
+
+    def broadcast_pow(self, rhs):
+        return rhs.broadcast_mul(self.log()).exp()
+
+    # ----- comparisons (U8 results) -----------------------------------------------------------
+    def cmp(self, rhs, op: str):
+        """Compares with a tensor of the same shape or a scalar; ``op`` is eq/ne/lt/le/gt/ge."""
+        return _binary(binary.COMPARISONS[op], self, _as_operand(self, rhs, op))
+
+    def eq(self, rhs):
+        return self.cmp(rhs, "eq")
+
+    def ne(self, rhs):
+        return self.cmp(rhs, "ne")
+
+    def lt(self, rhs):
+        return self.cmp(rhs, "lt")
+
+    def le(self, rhs):
+        return self.cmp(rhs, "le")
+
+    def gt(self, rhs):
+        return self.cmp(rhs, "gt")
+
+    def ge(self, rhs):
+        return self.cmp(rhs, "ge")
+
+    def broadcast_eq(self, rhs):
+        return _broadcast_binary(binary.EQ, self, rhs, "broadcast_eq")
+
+    def broadcast_ne(self, rhs):
+        return _broadcast_binary(binary.NE, self, rhs, "broadcast_ne")
+
+    def broadcast_lt(self, rhs):
+        return _broadcast_binary(binary.LT, self, rhs, "broadcast_lt")
+
+    def broadcast_le(self, rhs):
+        return _broadcast_binary(binary.LE, self, rhs, "broadcast_le")
+
+    def broadcast_gt(self, rhs):
+        return _broadcast_binary(binary.GT, self, rhs, "broadcast_gt")
+
+    def broadcast_ge(self, rhs):
+        return _broadcast_binary(binary.GE, self, rhs, "broadcast_ge")
+
+    # ----- reductions -------------------------------------------------------------------------
+    def _reduce(self, prim, dims, keepdim: bool, op: str):
+        shape = self._data.shape
+        dims = to_indexes(dims, len(shape), shape, op)
+        if prim is not reduce.SUM and any(shape[d] == 0 for d in dims):
+            raise EmptyTensor(op)
+        return graph.apply1(prim, self, {"dims": dims, "keepdim": keepdim})
+
+    def sum_keepdim(self, dims):
+        return self._reduce(reduce.SUM, dims, True, "sum")
+
+    def sum(self, dims):
+        return self._reduce(reduce.SUM, dims, False, "sum")
+
+    def sum_all(self):
+        return self._reduce(reduce.SUM, tuple(range(self._data.ndim)), False, "sum")
+
+    def _mean(self, dims, keepdim: bool):
+        shape = self._data.shape
+        dims = to_indexes(dims, len(shape), shape, "mean")
+        count = math.prod(shape[d] for d in dims)
+        if count == 0:
+            raise EmptyTensor("mean")
+        return self._reduce(reduce.SUM, dims, keepdim, "mean").affine(1.0 / count, 0.0)
+
+    def mean_keepdim(self, dims):
+        return self._mean(dims, True)
+
+    def mean(self, dims):
+        return self._mean(dims, False)
+
+    def mean_all(self):
+        return self._mean(tuple(range(self._data.ndim)), False)
+
+    def max_keepdim(self, dim):
+        return self._reduce(reduce.MAX, dim, True, "max")
+
+    def max(self, dim):
+        return self._reduce(reduce.MAX, dim, False, "max")
+
+    def max_all(self):
+        return self._reduce(reduce.MAX, tuple(range(self._data.ndim)), False, "max")
+
+    def min_keepdim(self, dim):
+        return self._reduce(reduce.MIN, dim, True, "min")
+
+    def min(self, dim):
+        return self._reduce(reduce.MIN, dim, False, "min")
+
+    def min_all(self):
+        return self._reduce(reduce.MIN, tuple(range(self._data.ndim)), False, "min")
+
+    def _arg_reduce(self, prim, dim, keepdim: bool, op: str):
+        shape = self._data.shape
+        dim = to_index(dim, len(shape), shape, op)
+        if shape[dim] == 0:
+            raise EmptyTensor(op)
+        return graph.apply1(prim, self, {"dim": dim, "keepdim": keepdim})
+
+    def argmax_keepdim(self, dim):
+        return self._arg_reduce(reduce.ARGMAX, dim, True, "argmax")
+
+    def argmax(self, dim):
+        """Indices (U32) of the maxima along ``dim``."""
+        return self._arg_reduce(reduce.ARGMAX, dim, False, "argmax")
+
+    def argmin_keepdim(self, dim):
+        return self._arg_reduce(reduce.ARGMIN, dim, True, "argmin")
+
+    def argmin(self, dim):
+        return self._arg_reduce(reduce.ARGMIN, dim, False, "argmin")
+
+    def var_keepdim(self, dim):
+        """Unbiased variance along ``dim``, keeping it."""
+        dim = to_index(dim, self._data.ndim, self._data.shape, "var")
+        n = self._data.shape[dim]
+        mean = self.mean_keepdim(dim)
+        squares = self.broadcast_sub(mean).sqr()
+        return squares.sum_keepdim(dim).affine(1.0 / (n - 1), 0.0)
+
+    def var(self, dim):
+        dim = to_index(dim, self._data.ndim, self._data.shape, "var")
+        return self.var_keepdim(dim).squeeze(dim)
+
+    def log_sum_exp(self, dims):
+        """``log(sum(exp(x)))`` over ``dims``, computed stably."""
+        dims = to_indexes(dims, self._data.ndim, self._data.shape, "log-sum-exp")
+        if not dims:
+            return self
+        peak = self.max_keepdim(dims[0])
+        for d in dims[1:]:
+            peak = peak.max_keepdim(d)
+        total = self.broadcast_sub(peak).exp().sum_keepdim(dims)
+        return total.log().add(peak).squeeze_dims(dims)
+
+    def cumsum(self, dim):
+        dim = to_index(dim, self._data.ndim, self._data.shape, "cumsum")
+        return graph.apply1(reduce.CUMSUM, self, {"dim": dim})
+
+    def norm(self):
+        """The L2 norm of all elements."""
+        return self.sqr().sum_all().sqrt()
+
+    # ----- matrix products --------------------------------------------------------------------
+    def matmul(self, rhs):
+        """``(..., m, k) @ (..., k, n)`` with equal batch dims."""
+        a, b = self._data.shape, rhs._data.shape
+        if len(a) < 2 or len(b) != len(a) or a[:-2] != b[:-2] or a[-1] != b[-2]:
+            raise ShapeMismatchBinaryOp(a, b, "matmul")
+        graph.check_same_device("matmul", self, rhs)
+        graph.check_same_dtype("matmul", self, rhs)
+        return graph.apply2(matmul.MATMUL, self, rhs)
+
+    def broadcast_matmul(self, rhs):
+        """``matmul`` with the batch dims broadcast against each other."""
+        a, b = self._data.shape, rhs._data.shape
+        if len(a) < 2 or len(b) < 2:
+            raise ShapeMismatchBinaryOp(a, b, "broadcast_matmul")
+        batch = broadcast_shape_binary_op(a[:-2], b[:-2], "broadcast_matmul")
+        return self.broadcast_as(batch + a[-2:]).matmul(rhs.broadcast_as(batch + b[-2:]))
+
+    def mv(self, rhs):
+        """Matrix-vector product."""
+        (m, k), n = self.dims2(), rhs.dims1()
+        if k != n:
+            raise ShapeMismatchBinaryOp(self._data.shape, rhs._data.shape, "mv")
+        return self.matmul(rhs.unsqueeze(1)).squeeze(1)
+
+    def dot(self, rhs):
+        """The dot product of two vectors."""
+        n, m = self.dims1(), rhs.dims1()
+        if n != m:
+            raise ShapeMismatchBinaryOp(self._data.shape, rhs._data.shape, "dot")
+        return self.mul(rhs).sum_all()
+
+    # ----- operators --------------------------------------------------------------------------
+    def _operator(self, other, prim, op: str, scalar_affine):
+        if isinstance(other, _SCALAR_TYPES):
+            if self._data.dtype.kind == "f" and scalar_affine is not None:
+                mul, add = scalar_affine(other)
+                return self.affine(mul, add)
+            other = _scalar_like(self, other)
+        elif not isinstance(other, MathMethods):
+            return NotImplemented
+        if self._data.shape == other._data.shape:
+            return _binary(prim, self, other)
+        return _broadcast_binary(prim, self, other, op)
+
+    def __add__(self, other):
+        return self._operator(other, binary.ADD, "add", _add_affine)
+
+    def __radd__(self, other):
+        return self._operator(other, binary.ADD, "add", _add_affine)
+
+    def __sub__(self, other):
+        return self._operator(other, binary.SUB, "sub", _sub_affine)
+
+    def __rsub__(self, other):
+        if isinstance(other, _SCALAR_TYPES):
+            if self._data.dtype.kind == "f":
+                return self.affine(-1.0, other)
+            return _scalar_like(self, other)._operator(self, binary.SUB, "sub", None)
+        return NotImplemented
+
+    def __mul__(self, other):
+        return self._operator(other, binary.MUL, "mul", _mul_affine)
+
+    def __rmul__(self, other):
+        return self._operator(other, binary.MUL, "mul", _mul_affine)
+
+    def __truediv__(self, other):
+        return self._operator(other, binary.DIV, "div", _div_affine)
+
+    def __rtruediv__(self, other):
+        if isinstance(other, _SCALAR_TYPES):
+            if self._data.dtype.kind == "f":
+                return self.recip().affine(other, 0.0)
+            return _scalar_like(self, other)._operator(self, binary.DIV, "div", None)
+        return NotImplemented
+
+    def __neg__(self):
+        return self.neg()
+
+    def __pow__(self, other):
+        if isinstance(other, _SCALAR_TYPES):
+            return self.powf(other)
+        shape = broadcast_shape_binary_op(self._data.shape, other._data.shape, "pow")
+        return self.broadcast_as(shape).pow(other.broadcast_as(shape))
+
+    def __matmul__(self, other):
+        return self.matmul(other)
+
+    def __lt__(self, other):
+        raise UnsupportedOp("comparison operators are not overloaded on Tensor: use t.lt(x)")
+
+    def __le__(self, other):
+        raise UnsupportedOp("comparison operators are not overloaded on Tensor: use t.le(x)")
+
+    def __gt__(self, other):
+        raise UnsupportedOp("comparison operators are not overloaded on Tensor: use t.gt(x)")
+
+    def __ge__(self, other):
+        raise UnsupportedOp("comparison operators are not overloaded on Tensor: use t.ge(x)")
+
+
+def _add_affine(value):
+    return 1.0, value
+
+
+def _sub_affine(value):
+    return 1.0, -value
+
+
+def _mul_affine(value):
+    return value, 0.0
+
+
+def _div_affine(value):
+    return 1.0 / value, 0.0

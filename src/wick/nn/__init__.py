@@ -1,0 +1,1 @@
+"""wick.nn: candle-nn in Python (layers, VarBuilder/VarMap, ops, losses, optimizers)."""
