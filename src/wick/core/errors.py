@@ -58,9 +58,7 @@ class DuplicateDimIndex(Error, ValueError):
 class UnexpectedNumberOfDims(Error, ValueError):
     def __init__(self, expected: int, got: int, shape):
         self.expected, self.got, self.shape = expected, got, tuple(shape)
-        super().__init__(
-            f"unexpected rank, expected: {expected}, got: {got} ({_fmt(self.shape)})"
-        )
+        super().__init__(f"unexpected rank, expected: {expected}, got: {got} ({_fmt(self.shape)})")
 
 
 class UnexpectedShape(Error, ValueError):

@@ -158,7 +158,9 @@ def shape_with_hole(shape, elem_count: int) -> tuple:
         if i != holes[0]:
             known *= d
     if known == 0 or elem_count % known != 0:
-        raise ShapeMismatch(elem_count, tuple(0 if i == holes[0] else d for i, d in enumerate(dims)))
+        raise ShapeMismatch(
+            elem_count, tuple(0 if i == holes[0] else d for i, d in enumerate(dims))
+        )
     return tuple(elem_count // known if i == holes[0] else int(d) for i, d in enumerate(dims))
 
 

@@ -1,7 +1,8 @@
 """Tensor: an immutable n-dimensional array on a device, with Candle's methods.
 
 The class is split by concern: creation and read-back live here, arithmetic in
-``tensor_math.py``, shapes and indexing in ``tensor_shape.py``. Every method is a thin call
+``tensor_math.py``, shapes and indexing in ``tensor_shape.py``, convolutions in
+``tensor_conv.py``. Every method is a thin call
 into the op table (``ops/``) through ``graph.py``.
 """
 
@@ -21,6 +22,7 @@ from .errors import (
 )
 from .ops import unary
 from .shape import Shape, as_shape, shape_with_hole
+from .tensor_conv import ConvMethods
 from .tensor_math import MathMethods
 from .tensor_shape import ShapeMethods
 
@@ -52,7 +54,7 @@ def _host_array(data, dtype: DType | None) -> np.ndarray:
     return array
 
 
-class Tensor(MathMethods, ShapeMethods):
+class Tensor(MathMethods, ShapeMethods, ConvMethods):
     """An immutable tensor (Candle's ``Tensor``). Create one with ``Tensor.new``.
 
     >>> Tensor.new([[1., 2.], [3., 4.]]).shape

@@ -197,7 +197,9 @@ class ShapeMethods:
         shift = shift % size if size else 0
         if shift == 0:
             return self
-        return type(self).cat([self.narrow(dim, size - shift, shift), self.narrow(dim, 0, size - shift)], dim)
+        return type(self).cat(
+            [self.narrow(dim, size - shift, shift), self.narrow(dim, 0, size - shift)], dim
+        )
 
     def unfold(self, dim, size: int, step: int):
         """All windows of ``size`` along ``dim`` every ``step``, as a new last dim."""

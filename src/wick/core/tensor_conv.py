@@ -1,0 +1,146 @@
+"""Tensor convolution, pooling and upsampling methods (Candle's argument order)."""
+
+from __future__ import annotations
+
+from . import graph
+from .ops import conv
+
+
+def _pair(value) -> tuple:
+    """Candle's ``ToUsize2``: an int means the same value for height and width."""
+    if isinstance(value, int):
+        return (value, value)
+    return tuple(value)
+
+
+def _conv(prim, x, kernel, op: str, **params):
+    graph.check_same_device(op, x, kernel)
+    graph.check_same_dtype(op, x, kernel)
+    return graph.apply2(prim, x, kernel, params)
+
+
+class ConvMethods:
+    """Convolution methods of Tensor (mixed into the class; see tensor.py)."""
+
+    __slots__ = ()
+
+    def conv1d(self, kernel, padding=0, stride=1, dilation=1, groups=1):
+        """1-d convolution of ``(b, c_in, l)`` with a ``(c_out, c_in / groups, k)`` kernel."""
+        conv.check_conv1d(self._data.shape, kernel._data.shape, padding, stride, dilation, groups)
+        return _conv(
+            conv.CONV1D,
+            self,
+            kernel,
+            "conv1d",
+            padding=padding,
+            stride=stride,
+            dilation=dilation,
+            groups=groups,
+        )
+
+    def conv2d(self, kernel, padding=0, stride=1, dilation=1, groups=1):
+        """2-d convolution of ``(b, c_in, h, w)`` with a ``(c_out, c_in / groups, kh, kw)`` kernel."""
+        conv.check_conv2d(self._data.shape, kernel._data.shape, padding, stride, dilation, groups)
+        return _conv(
+            conv.CONV2D,
+            self,
+            kernel,
+            "conv2d",
+            padding=padding,
+            stride=stride,
+            dilation=dilation,
+            groups=groups,
+        )
+
+    def conv_transpose1d(self, kernel, padding=0, output_padding=0, stride=1, dilation=1, groups=1):
+        """Transposed 1-d convolution with a ``(c_in, c_out / groups, k)`` kernel."""
+        conv.check_conv_transpose1d(
+            self._data.shape, kernel._data.shape, padding, output_padding, stride, dilation, groups
+        )
+        return _conv(
+            conv.CONV_TRANSPOSE1D,
+            self,
+            kernel,
+            "conv_transpose1d",
+            padding=padding,
+            output_padding=output_padding,
+            stride=stride,
+            dilation=dilation,
+            groups=groups,
+        )
+
+    def conv_transpose2d(self, kernel, padding=0, output_padding=0, stride=1, dilation=1, groups=1):
+        """Transposed 2-d convolution with a ``(c_in, c_out / groups, kh, kw)`` kernel."""
+        conv.check_conv_transpose2d(
+            self._data.shape, kernel._data.shape, padding, output_padding, stride, dilation, groups
+        )
+        return _conv(
+            conv.CONV_TRANSPOSE2D,
+            self,
+            kernel,
+            "conv_transpose2d",
+            padding=padding,
+            output_padding=output_padding,
+            stride=stride,
+            dilation=dilation,
+            groups=groups,
+        )
+
+    def _pool(self, prim, op: str, kernel_size, stride):
+        kernel_size, stride = _pair(kernel_size), _pair(stride)
+        conv.check_pool2d(op, self._data.shape, kernel_size, stride)
+        return graph.apply1(prim, self, {"kernel_size": kernel_size, "stride": stride})
+
+    def avg_pool2d(self, kernel_size):
+        """Average over non-overlapping ``kernel_size`` windows of ``(b, c, h, w)``."""
+        return self._pool(conv.AVG_POOL2D, "avg_pool2d", kernel_size, kernel_size)
+
+    def avg_pool2d_with_stride(self, kernel_size, stride):
+        return self._pool(conv.AVG_POOL2D, "avg_pool2d", kernel_size, stride)
+
+    def max_pool2d(self, kernel_size):
+        """Maximum over non-overlapping ``kernel_size`` windows of ``(b, c, h, w)``."""
+        return self._pool(conv.MAX_POOL2D, "max_pool2d", kernel_size, kernel_size)
+
+    def max_pool2d_with_stride(self, kernel_size, stride):
+        return self._pool(conv.MAX_POOL2D, "max_pool2d", kernel_size, stride)
+
+    def upsample_nearest1d(self, target_size: int):
+        """Nearest-neighbour resize of ``(b, c, l)`` to length ``target_size``."""
+        conv.check_upsample("upsample_nearest1d", self._data.shape, (target_size,))
+        return graph.apply1(conv.UPSAMPLE_NEAREST1D, self, {"target_size": target_size})
+
+    def upsample_nearest2d(self, target_h: int, target_w: int):
+        """Nearest-neighbour resize of ``(b, c, h, w)`` to ``(target_h, target_w)``."""
+        conv.check_upsample("upsample_nearest2d", self._data.shape, (target_h, target_w))
+        params = {"target_h": target_h, "target_w": target_w}
+        return graph.apply1(conv.UPSAMPLE_NEAREST2D, self, params)
+
+    interpolate1d = upsample_nearest1d
+    interpolate2d = upsample_nearest2d
+
+    def upsample_bilinear2d(self, target_h: int, target_w: int, align_corners: bool = False):
+        """Bilinear resize of ``(b, c, h, w)`` (PyTorch's ``interpolate(mode="bilinear")``)."""
+        conv.check_upsample("upsample_bilinear2d", self._data.shape, (target_h, target_w))
+        if self._data.shape[2:] == (target_h, target_w):
+            return self
+        params = {"target_h": target_h, "target_w": target_w, "align_corners": align_corners}
+        return graph.apply1(conv.UPSAMPLE_BILINEAR2D, self, params)
+
+    def upsample_bilinear2d_with_scale(
+        self, scale_h: float, scale_w: float, align_corners: bool = False
+    ):
+        """Bilinear resize by scale factors (output size ``floor(size * scale)``)."""
+        conv.check_upsample("upsample_bilinear2d", self._data.shape, (1, 1))
+        h, w = self._data.shape[2:]
+        target_h, target_w = conv.bilinear_scaled_hw(h, w, scale_h, scale_w)
+        if (h, w) == (target_h, target_w):
+            return self
+        params = {
+            "target_h": target_h,
+            "target_w": target_w,
+            "align_corners": align_corners,
+            "scale_h": scale_h,
+            "scale_w": scale_w,
+        }
+        return graph.apply1(conv.UPSAMPLE_BILINEAR2D, self, params)
