@@ -1,5 +1,6 @@
 """Raw-array tests of the conv / pool / upsample primitives: naive float64 references and
-central finite differences. Candle's literal test values are in test_conv_ops_candle.py."""
+central finite differences. Candle's own cases are ported at the Tensor level in
+tests/core/candle/test_conv.py and test_pool.py."""
 
 from __future__ import annotations
 

@@ -56,9 +56,13 @@ class DuplicateDimIndex(Error, ValueError):
 
 
 class UnexpectedNumberOfDims(Error, ValueError):
-    def __init__(self, expected: int, got: int, shape):
-        self.expected, self.got, self.shape = expected, got, tuple(shape)
-        super().__init__(f"unexpected rank, expected: {expected}, got: {got} ({_fmt(self.shape)})")
+    def __init__(self, expected: int, got: int, shape, op: str | None = None):
+        self.expected, self.got, self.shape, self.op = expected, got, tuple(shape), op
+        # Candle's template; ops that check several operands prefix their name and the operand.
+        prefix = f"{op}: " if op else ""
+        super().__init__(
+            f"{prefix}unexpected rank, expected: {expected}, got: {got} ({_fmt(self.shape)})"
+        )
 
 
 class UnexpectedShape(Error, ValueError):

@@ -174,6 +174,16 @@ class Tensor(MathMethods, ShapeMethods, ConvMethods):
         return graph.wrap(self._device.xp.full_like(self._data, value, order="C"), self._device)
 
     @classmethod
+    def empty(cls, shape, dtype=DType.F32, device: Device = None) -> "Tensor":
+        """A tensor of uninitialized values (Candle's ``unsafe fn empty``): write before reading."""
+        device, dtype = as_device(device), to_dtype(dtype)
+        return graph.wrap(device.xp.empty(as_shape(shape), dtype=dtype.np), device)
+
+    def empty_like(self) -> "Tensor":
+        """An uninitialized tensor with this tensor's shape, dtype and device."""
+        return Tensor.empty(self.shape, self.dtype, self._device)
+
+    @classmethod
     def eye(cls, n: int, dtype=DType.F32, device: Device = None) -> "Tensor":
         """The ``n`` x ``n`` identity."""
         device, dtype = as_device(device), to_dtype(dtype)
@@ -238,13 +248,18 @@ class Tensor(MathMethods, ShapeMethods, ConvMethods):
     def stride(self) -> list:
         """Strides in elements (0 for broadcast dims), as Candle's layout."""
         size = self._data.itemsize
-        return [s // size for s in self._data.strides]
+        strides = [s // size for s in self._data.strides]
+        if self._data.size == 0 and not any(strides):
+            # NumPy zeroes every stride of a fresh empty array; Candle keeps row-major ones.
+            return Shape(self._data.shape).stride_contiguous()
+        return strides
 
     def is_contiguous(self) -> bool:
-        return bool(self._data.flags.c_contiguous)
+        """Row-major by Candle's rule (dims of size > 1 only; NumPy calls any empty array so)."""
+        return _strides_match(self._data.shape, self.stride(), reversed_order=True)
 
     def is_fortran_contiguous(self) -> bool:
-        return bool(self._data.flags.f_contiguous)
+        return _strides_match(self._data.shape, self.stride(), reversed_order=False)
 
     def dims0(self):
         return self.shape.dims0()
@@ -415,6 +430,17 @@ class Tensor(MathMethods, ShapeMethods, ConvMethods):
         from ..safetensors import save
 
         save({name: self}, path)
+
+
+def _strides_match(shape, strides, reversed_order: bool) -> bool:
+    """Candle's ``Shape::is_contiguous``: every dim of size > 1 has the packed stride."""
+    pairs = list(zip(shape, strides))
+    acc = 1
+    for dim, stride in reversed(pairs) if reversed_order else pairs:
+        if dim > 1 and stride != acc:
+            return False
+        acc *= dim
+    return True
 
 
 def _require_float(dtype: DType, op: str) -> None:

@@ -37,7 +37,7 @@ def _broadcast_binary(prim, a, b, op: str):
 
 
 def _require_float(x, op: str) -> None:
-    if x._data.dtype.kind != "f":
+    if x._data.dtype.kind not in "fV":  # "V" is ml_dtypes' bfloat16
         raise UnsupportedDTypeForOp(x.dtype, op)
 
 
@@ -361,7 +361,7 @@ class MathMethods:
     # ----- operators --------------------------------------------------------------------------
     def _operator(self, other, prim, op: str, scalar_affine):
         if isinstance(other, _SCALAR_TYPES):
-            if self._data.dtype.kind == "f" and scalar_affine is not None:
+            if self._data.dtype.kind in "fV" and scalar_affine is not None:
                 mul, add = scalar_affine(other)
                 return self.affine(mul, add)
             other = _scalar_like(self, other)
@@ -382,7 +382,7 @@ class MathMethods:
 
     def __rsub__(self, other):
         if isinstance(other, _SCALAR_TYPES):
-            if self._data.dtype.kind == "f":
+            if self._data.dtype.kind in "fV":
                 return self.affine(-1.0, other)
             return _scalar_like(self, other)._operator(self, binary.SUB, "sub", None)
         return NotImplemented
@@ -398,7 +398,7 @@ class MathMethods:
 
     def __rtruediv__(self, other):
         if isinstance(other, _SCALAR_TYPES):
-            if self._data.dtype.kind == "f":
+            if self._data.dtype.kind in "fV":
                 return self.recip().affine(other, 0.0)
             return _scalar_like(self, other)._operator(self, binary.DIV, "div", None)
         return NotImplemented

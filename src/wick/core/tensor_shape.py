@@ -139,11 +139,13 @@ class ShapeMethods:
 
     def contiguous(self):
         """The same values in row-major storage (a copy only when needed)."""
-        if self._data.flags.c_contiguous:
+        if self.is_contiguous():
             return self
         return graph.apply1(movement.CONTIGUOUS, self)
 
-    force_contiguous = contiguous
+    def force_contiguous(self):
+        """A row-major copy, always a fresh one (Candle's ``force_contiguous``)."""
+        return graph.apply1(movement.CONTIGUOUS, self)
 
     # ----- slicing ----------------------------------------------------------------------------
     def narrow(self, dim, start: int, length: int):
@@ -248,7 +250,10 @@ class ShapeMethods:
         if out._data.ndim < len(repeats):
             out = out.reshape((1,) * (len(repeats) - out._data.ndim) + out._data.shape)
         for i, r in enumerate(repeats):
-            if r > 1:
+            if r == 0:
+                # Zero copies empties the dim (Candle: narrow to length 0).
+                out = out.narrow(i, 0, 0)
+            elif r > 1:
                 out = type(self).cat([out] * r, i)
         return out
 
@@ -366,7 +371,7 @@ class ShapeMethods:
 
     def where_cond(self, on_true, on_false):
         """``on_true`` where this mask is non-zero, else ``on_false`` (all the same shape)."""
-        if self._data.dtype.kind == "f":
+        if self._data.dtype.kind in "fV":
             raise UnsupportedDTypeForOp(self.dtype, "where_cond")
         if self._data.shape != on_true._data.shape:
             raise ShapeMismatchBinaryOp(self._data.shape, on_true._data.shape, "where_cond")

@@ -2,8 +2,59 @@
 
 from __future__ import annotations
 
-from ..core.errors import ShapeMismatchBinaryOp
-from ..core.tensor import Tensor
+from ..core import Tensor, graph
+from ..core.errors import Msg, ShapeMismatchBinaryOp, UnsupportedDTypeForOp
+from ..core.ops import fused
+
+_LABEL_DTYPES = ("uint8", "uint32", "int64")
+
+
+def _check_labels(op: str, inp: Tensor, target: Tensor) -> None:
+    if target.dtype.as_str() not in ("u8", "u32", "i64"):
+        raise UnsupportedDTypeForOp(target.dtype, op)
+    if target.rank() != 1:
+        raise Msg(f"{op}: the target tensor should have a single dimension, got {target.shape}")
+    if inp.rank() != 2:
+        raise Msg(f"{op}: the input should have two dimensions (batch, classes), got {inp.shape}")
+    if inp.dim(0) != target.dim(0):
+        raise ShapeMismatchBinaryOp(inp.shape, target.shape, op)
+    graph.check_same_device(op, inp, target)
+
+
+def nll(inp: Tensor, target: Tensor) -> Tensor:
+    """Negative log likelihood of ``target`` labels under log-probabilities ``inp`` (b, classes).
+
+    A label outside ``[0, classes)`` raises InvalidIndex.
+    """
+    _check_labels("nll", inp, target)
+    fused.checked_labels(target.device.xp, target._data, inp.dim(1), "nll")
+    b = inp.dim(0)
+    return inp.gather(target.unsqueeze(1), 1).sum_all().affine(-1.0 / b, 0.0)
+
+
+def cross_entropy(inp: Tensor, target: Tensor) -> Tensor:
+    """Mean cross-entropy of logits ``inp`` (b, classes) against ``target`` labels (fused).
+
+    >>> round(cross_entropy(Tensor.new([[0.0, 0.0]]), Tensor.new([1])).to_scalar(), 4)
+    0.6931
+    """
+    _check_labels("cross_entropy", inp, target)
+    return graph.apply2(fused.CROSS_ENTROPY, inp, target)
+
+
+def cross_entropy_slow(inp: Tensor, target: Tensor) -> Tensor:
+    """Candle's composite cross-entropy: ``nll(log_softmax(inp, 1), target)``."""
+    from .ops import log_softmax_slow
+
+    _check_labels("cross_entropy", inp, target)
+    return nll(log_softmax_slow(inp, 1), target)
+
+
+def mse(inp: Tensor, target: Tensor) -> Tensor:
+    """Mean squared error."""
+    if inp.shape != target.shape:
+        raise ShapeMismatchBinaryOp(inp.shape, target.shape, "mse")
+    return (inp - target).sqr().mean_all()
 
 
 def binary_cross_entropy_with_logit(inp: Tensor, target: Tensor) -> Tensor:
@@ -12,7 +63,6 @@ def binary_cross_entropy_with_logit(inp: Tensor, target: Tensor) -> Tensor:
     Computed as ``max(z, 0) - z * y + log(1 + exp(-|z|))``, which is finite for every logit
     and equals Candle's ``-(y log σ(z) + (1 - y) log(1 - σ(z)))`` wherever that is finite.
 
-    >>> from wick import Tensor
     >>> round(binary_cross_entropy_with_logit(Tensor.new([0.0]), Tensor.new([1.0])).to_scalar(), 4)
     0.6931
     """
@@ -20,3 +70,14 @@ def binary_cross_entropy_with_logit(inp: Tensor, target: Tensor) -> Tensor:
         raise ShapeMismatchBinaryOp(inp.shape, target.shape, "binary_cross_entropy_with_logit")
     softplus = inp.abs().neg().exp().affine(1.0, 1.0).log()
     return (inp.relu() - inp * target + softplus).mean_all()
+
+
+def huber(inp: Tensor, target: Tensor, delta: float) -> Tensor:
+    """Huber loss: squared below ``delta``, linear above."""
+    if inp.shape != target.shape:
+        raise ShapeMismatchBinaryOp(inp.shape, target.shape, "huber")
+    diff = inp - target
+    abs_diff = diff.abs()
+    squared = diff * diff * 0.5
+    linear = abs_diff * delta - 0.5 * delta * delta
+    return abs_diff.le(delta).where_cond(squared, linear).mean_all()

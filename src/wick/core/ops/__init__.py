@@ -8,7 +8,8 @@ A primitive is registered once with ``Primitive(name, forward, backward)``:
 
 A primitive whose output has no useful gradient (comparisons, argmax) passes
 ``NOT_DIFFERENTIABLE`` as its backward; ``tests/core/test_op_table.py`` walks ``PRIMITIVES`` and
-fails if an op has neither. Backward functions run detached, on raw arrays, and may return views.
+fails if an op has neither. A primitive whose output dtype differs from its first input's
+(comparisons, argmax, to_dtype) passes ``keeps_dtype=False``. Backward functions run detached, on raw arrays, and may return views.
 """
 
 from __future__ import annotations
@@ -29,14 +30,17 @@ PRIMITIVES: dict = {}
 class Primitive:
     """One entry of the op table."""
 
-    __slots__ = ("name", "forward", "backward")
+    __slots__ = ("name", "forward", "backward", "keeps_dtype")
 
-    def __init__(self, name: str, forward, backward):
+    def __init__(self, name: str, forward, backward, *, keeps_dtype: bool = True):
         if name in PRIMITIVES:
             raise ValueError(f"primitive {name} registered twice")
         self.name = name
         self.forward = forward
         self.backward = backward
+        # The output has the first input's dtype; dispatch casts back where NumPy promoted
+        # (ml_dtypes' bfloat16 ufuncs such as tanh return float32).
+        self.keeps_dtype = keeps_dtype
         PRIMITIVES[name] = self
 
     @property
@@ -49,4 +53,4 @@ class Primitive:
 
 def load_all() -> None:
     """Imports every op family so that PRIMITIVES is complete."""
-    from . import binary, conv, indexing, matmul, movement, reduce, unary  # noqa: F401
+    from . import binary, conv, fused, indexing, matmul, movement, reduce, unary  # noqa: F401

@@ -46,8 +46,9 @@ def _int_div(xp, a, b):
 
 
 def div_backward(xp, g, out, a, b):
-    ga = g / b
-    return ga, -ga * out
+    # Candle's order, g * a / b^2: one rounding fewer than (g / b) * out, so 1 / 3 gets
+    # d/db = -1/9 correctly rounded in f32 (grad_tests.rs checks it to the last bit).
+    return g / b, -(g * a) / (b * b)
 
 
 def maximum_forward(xp, a, b):
@@ -97,11 +98,11 @@ MUL = Primitive("mul", mul_forward, mul_backward)
 DIV = Primitive("div", div_forward, div_backward)
 MAXIMUM = Primitive("maximum", maximum_forward, extremum_backward)
 MINIMUM = Primitive("minimum", minimum_forward, extremum_backward)
-EQ = Primitive("eq", eq_forward, NOT_DIFFERENTIABLE)
-NE = Primitive("ne", ne_forward, NOT_DIFFERENTIABLE)
-LT = Primitive("lt", lt_forward, NOT_DIFFERENTIABLE)
-LE = Primitive("le", le_forward, NOT_DIFFERENTIABLE)
-GT = Primitive("gt", gt_forward, NOT_DIFFERENTIABLE)
-GE = Primitive("ge", ge_forward, NOT_DIFFERENTIABLE)
+EQ = Primitive("eq", eq_forward, NOT_DIFFERENTIABLE, keeps_dtype=False)
+NE = Primitive("ne", ne_forward, NOT_DIFFERENTIABLE, keeps_dtype=False)
+LT = Primitive("lt", lt_forward, NOT_DIFFERENTIABLE, keeps_dtype=False)
+LE = Primitive("le", le_forward, NOT_DIFFERENTIABLE, keeps_dtype=False)
+GT = Primitive("gt", gt_forward, NOT_DIFFERENTIABLE, keeps_dtype=False)
+GE = Primitive("ge", ge_forward, NOT_DIFFERENTIABLE, keeps_dtype=False)
 
 COMPARISONS = {"eq": EQ, "ne": NE, "lt": LT, "le": LE, "gt": GT, "ge": GE}

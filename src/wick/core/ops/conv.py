@@ -12,6 +12,7 @@ and returns the output shape; the forwards call them too, so raw use is checked 
 from __future__ import annotations
 
 import math
+import operator
 
 import numpy as np
 
@@ -36,15 +37,28 @@ def _down(a, dtype):
     return a if a.dtype == dtype else a.astype(dtype)
 
 
-def _rank(shape, n: int) -> None:
+def _rank(shape, n: int, op: str | None = None) -> None:
     if len(shape) != n:
-        raise UnexpectedNumberOfDims(n, len(shape), shape)
+        raise UnexpectedNumberOfDims(n, len(shape), shape, op)
+
+
+def _at_least(op: str, minimum: int, values: dict) -> None:
+    """Candle takes these as ``usize``: reject floats and values below ``minimum``."""
+    for name, v in values.items():
+        try:
+            v_int = operator.index(v)
+        except TypeError:
+            raise Msg(f"{op}: {name} must be an integer, got {v!r}") from None
+        if v_int < minimum:
+            raise Msg(f"{op}: {name} must be at least {minimum}, got {v}")
 
 
 def _positive(op: str, **values) -> None:
-    for name, v in values.items():
-        if int(v) < 1:
-            raise Msg(f"{op}: {name} must be at least 1, got {v}")
+    _at_least(op, 1, values)
+
+
+def _non_negative(op: str, **values) -> None:
+    _at_least(op, 0, values)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -91,9 +105,10 @@ def bilinear_scaled_hw(h: int, w: int, scale_h: float, scale_w: float) -> tuple[
 
 def check_conv1d(x_shape, k_shape, padding, stride, dilation, groups) -> tuple:
     """Validates a conv1d and returns its output shape."""
-    _rank(k_shape, 3)
-    _rank(x_shape, 3)
+    _rank(k_shape, 3, "conv1d kernel")
+    _rank(x_shape, 3, "conv1d input")
     _positive("conv1d", stride=stride, dilation=dilation, groups=groups)
+    _non_negative("conv1d", padding=padding)
     (b, c_in, l_in), (c_out, c_in_k, k) = x_shape, k_shape
     if c_out % groups:
         raise Msg(
@@ -118,9 +133,10 @@ def check_conv1d(x_shape, k_shape, padding, stride, dilation, groups) -> tuple:
 
 def check_conv2d(x_shape, k_shape, padding, stride, dilation, groups) -> tuple:
     """Validates a conv2d and returns its output shape."""
-    _rank(x_shape, 4)
-    _rank(k_shape, 4)
+    _rank(x_shape, 4, "conv2d input")
+    _rank(k_shape, 4, "conv2d kernel")
     _positive("conv2d", stride=stride, dilation=dilation, groups=groups)
+    _non_negative("conv2d", padding=padding)
     (b, c_in, h, w), (c_out, c_in_k, k_h, k_w) = x_shape, k_shape
     if c_out % groups:
         raise Msg(
@@ -144,9 +160,10 @@ def check_conv2d(x_shape, k_shape, padding, stride, dilation, groups) -> tuple:
 def _check_conv_transpose(
     op, nd, x_shape, k_shape, padding, output_padding, stride, dilation, groups
 ) -> tuple:
-    _rank(x_shape, nd + 2)
-    _rank(k_shape, nd + 2)
+    _rank(x_shape, nd + 2, f"{op} input")
+    _rank(k_shape, nd + 2, f"{op} kernel")
     _positive(op, stride=stride, dilation=dilation, groups=groups)
+    _non_negative(op, padding=padding, output_padding=output_padding)
     b, c_in = x_shape[:2]
     c_in_k, c_out = k_shape[:2]
     if c_in != c_in_k:
@@ -155,7 +172,10 @@ def _check_conv_transpose(
             f"inp: {_fmt(x_shape)}, k: {_fmt(k_shape)}"
         )
     if c_in % groups:
-        raise Msg(f"{op}: in_channel {c_in} is not divisible by the number of groups {groups}")
+        raise Msg(
+            f"{op}: in_channel {c_in} is not divisible by the number of groups {groups}, "
+            f"inp: {_fmt(x_shape)}, k: {_fmt(k_shape)}"
+        )
     sizes = tuple(
         conv_transpose_out_len(
             x_shape[2 + i], k_shape[2 + i], padding, output_padding, stride, dilation
@@ -190,18 +210,23 @@ def check_conv_transpose2d(
 
 def check_pool2d(op: str, x_shape, kernel_size, stride) -> tuple:
     """Validates avg_pool2d / max_pool2d and returns the output shape."""
-    _rank(x_shape, 4)
+    _rank(x_shape, 4, op)
+    if len(kernel_size) != 2 or len(stride) != 2:
+        raise Msg(f"{op}: expected (h, w) pairs, got kernel {kernel_size}, stride {stride}")
     (k_h, k_w), (s_h, s_w) = kernel_size, stride
     _positive(op, kernel_h=k_h, kernel_w=k_w, stride_h=s_h, stride_w=s_w)
     n, c, h, w = x_shape
     if h < k_h or w < k_w:
-        raise Msg(f"{op}: kernel-size ({k_h}, {k_w}) is larger than the input size {h},{w}")
+        raise Msg(
+            f"{op}: kernel-size ({k_h}, {k_w}) is larger than the input size {h},{w}, "
+            f"inp: {_fmt(x_shape)}"
+        )
     return (n, c, pool_out_len(h, k_h, s_h), pool_out_len(w, k_w, s_w))
 
 
 def check_upsample(op: str, x_shape, sizes) -> tuple:
     """Validates an upsample (rank 2 + len(sizes), non-empty source); returns the output shape."""
-    _rank(x_shape, 2 + len(sizes))
+    _rank(x_shape, 2 + len(sizes), op)
     if min(x_shape[2:]) < 1:
         raise Msg(f"{op}: cannot upsample an empty input {_fmt(x_shape)}")
     if min(sizes) < 0:

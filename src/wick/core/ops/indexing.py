@@ -20,10 +20,11 @@ def checked_ids(xp, ids, size: int, op: str):
     if ids.size:
         valid = xp.where(skip, 0, ids) if any_skip else ids
         lo, hi = int(valid.min()), int(valid.max())
-        if hi >= size:
-            raise InvalidIndex(op, hi, size)
-        if lo < 0:
-            raise InvalidIndex(op, lo, size)
+        if hi >= size or lo < 0:
+            # Report the first bad index in row-major order, the one Candle's loops hit first.
+            flat = valid.reshape(-1)
+            first = int(xp.argmax((flat >= size) | (flat < 0)))
+            raise InvalidIndex(op, int(flat[first]), size)
         ids = valid
     return ids.astype(xp.intp, copy=False), (skip if any_skip else None)
 
@@ -169,7 +170,7 @@ GATHER = Primitive("gather", gather_forward, gather_backward)
 SCATTER_ADD = Primitive("scatter_add", scatter_add_forward, scatter_add_backward)
 SCATTER = Primitive("scatter", scatter_forward, scatter_backward)
 INDEX_ADD = Primitive("index_add", index_add_forward, index_add_backward)
-WHERE_COND = Primitive("where_cond", where_cond_forward, where_cond_backward)
+WHERE_COND = Primitive("where_cond", where_cond_forward, where_cond_backward, keeps_dtype=False)
 
 
 def sort_forward(xp, x, *, asc):
@@ -180,9 +181,9 @@ def sort_forward(xp, x, *, asc):
 
 def _descending_key(xp, x):
     """A key whose ascending order is ``x``'s descending order, without overflow."""
-    if x.dtype.kind == "f":
+    if x.dtype.kind == "f" or x.dtype.name == "bfloat16":
         return -x
     return -x.astype(xp.int64)
 
 
-ARG_SORT = Primitive("arg_sort_last_dim", sort_forward, NOT_DIFFERENTIABLE)
+ARG_SORT = Primitive("arg_sort_last_dim", sort_forward, NOT_DIFFERENTIABLE, keeps_dtype=False)

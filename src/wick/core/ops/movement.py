@@ -84,7 +84,8 @@ def flip_backward(xp, g, out, x, *, dims):
 
 
 def contiguous_forward(xp, x):
-    return xp.ascontiguousarray(x)
+    # Always a fresh row-major copy: ascontiguousarray would keep an empty view's strides.
+    return xp.array(x, copy=True, order="C")
 
 
 def contiguous_backward(xp, g, out, x):

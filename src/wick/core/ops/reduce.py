@@ -59,6 +59,6 @@ def cumsum_backward(xp, g, out, x, *, dim):
 SUM = Primitive("sum", sum_forward, sum_backward)
 MAX = Primitive("max", max_forward, extremum_backward)
 MIN = Primitive("min", min_forward, extremum_backward)
-ARGMAX = Primitive("argmax", argmax_forward, NOT_DIFFERENTIABLE)
-ARGMIN = Primitive("argmin", argmin_forward, NOT_DIFFERENTIABLE)
+ARGMAX = Primitive("argmax", argmax_forward, NOT_DIFFERENTIABLE, keeps_dtype=False)
+ARGMIN = Primitive("argmin", argmin_forward, NOT_DIFFERENTIABLE, keeps_dtype=False)
 CUMSUM = Primitive("cumsum", cumsum_forward, cumsum_backward)

@@ -176,7 +176,7 @@ def affine_backward(xp, g, out, x, *, mul, add):
 
 
 def to_dtype_forward(xp, x, *, dtype):
-    if dtype.kind in "ui" and x.dtype.kind == "f":
+    if dtype.kind in "ui" and x.dtype.kind in "fV":
         x = xp.trunc(x)  # float → int truncates toward zero, as Candle's `as` casts
     return x.astype(dtype)
 
@@ -202,8 +202,12 @@ def ceil_forward(xp, x):
 
 
 def round_forward(xp, x):
-    # Rust's f64::round rounds half away from zero; NumPy's rint rounds half to even.
-    return xp.copysign(xp.floor(xp.abs(x) + 0.5), x) if x.dtype.kind == "f" else x
+    # Rust's f64::round rounds half away from zero; NumPy's rint rounds half to even. The split
+    # by modf is exact (floor(|x| + 0.5) is not: 0.49999997f32 + 0.5 rounds up to 1).
+    if x.dtype.kind != "f" and x.dtype.name != "bfloat16":
+        return x
+    frac, whole = xp.modf(x)
+    return xp.where(xp.abs(frac) >= 0.5, whole + xp.sign(x), whole)
 
 
 def sign_forward(xp, x):
@@ -228,7 +232,7 @@ SILU = Primitive("silu", silu_forward, silu_backward)
 ELU = Primitive("elu", elu_forward, elu_backward)
 POWF = Primitive("powf", powf_forward, powf_backward)
 AFFINE = Primitive("affine", affine_forward, affine_backward)
-TO_DTYPE = Primitive("to_dtype", to_dtype_forward, to_dtype_backward)
+TO_DTYPE = Primitive("to_dtype", to_dtype_forward, to_dtype_backward, keeps_dtype=False)
 COPY = Primitive("copy", copy_forward, copy_backward)
 # Piecewise constant: the gradient is zero almost everywhere, so Candle records no graph for them.
 FLOOR = Primitive("floor", floor_forward, NOT_DIFFERENTIABLE)

@@ -1,0 +1,1 @@
+"""Layers: plain classes holding tensors, each with a builder taking a VarBuilder."""

@@ -1,0 +1,213 @@
+"""Optimizers (candle-nn's ``optim``): ``step(grads)`` updates the Vars in place.
+
+Each optimizer keeps its arithmetic in one per-parameter update function working on raw
+arrays with ``out=`` (no temporaries kept, no graph), as MLX's ``apply_single``. State
+(moments, step count) can be saved and loaded so that a run resumes bit for bit.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .. import safetensors
+from ..core import Tensor, Var
+from ..core.errors import Msg
+
+
+class Optimizer:
+    """Base class: ``step(grads)``, ``backward_step(loss)``, the learning rate, saved state."""
+
+    def __init__(self, vars):
+        # Candle keeps float variables only; integer ones cannot be trained.
+        self.vars = [v for v in vars if v.dtype.is_float()]
+        for v in self.vars:
+            if not isinstance(v, Var) and not v.is_variable():
+                raise Msg(f"optimizer: expected Vars, got a plain tensor of shape {v.shape}")
+
+    def step(self, grads) -> None:
+        """Updates every variable that has a gradient in ``grads``."""
+        raise NotImplementedError
+
+    def backward_step(self, loss: Tensor) -> None:
+        """``loss.backward()`` then ``step``."""
+        self.step(loss.backward())
+
+    def learning_rate(self) -> float:
+        raise NotImplementedError
+
+    def set_learning_rate(self, lr: float) -> None:
+        raise NotImplementedError
+
+    # ----- state ----------------------------------------------------------------------------
+    def state_dict(self) -> tuple:
+        """``(tensors, metadata)``: the optimizer's buffers by name and its scalars as strings."""
+        return {}, {}
+
+    def load_state_dict(self, tensors: dict, metadata: dict) -> None:
+        """Restores what ``state_dict`` returned."""
+
+    def save(self, path) -> None:
+        """Writes the optimizer state to a safetensors file."""
+        tensors, metadata = self.state_dict()
+        safetensors.save(tensors, path, {**metadata, "optimizer": type(self).__name__})
+
+    def load(self, path) -> None:
+        """Restores the optimizer state saved by ``save``."""
+        tensors, metadata = safetensors.load_with_metadata(path)
+        if metadata.get("optimizer") != type(self).__name__:
+            raise Msg(f"{path}: holds {metadata.get('optimizer')} state, not {type(self).__name__}")
+        self.load_state_dict(tensors, metadata)
+
+
+def sgd_update(xp, p, g, buf, *, lr, momentum, dampening, nesterov, weight_decay, first):
+    """One SGD step on raw arrays, in place; returns the (possibly new) momentum buffer."""
+    if weight_decay:
+        g = g + weight_decay * p
+    if momentum:
+        if first:
+            buf = xp.array(g, copy=True)
+        else:
+            buf *= momentum
+            buf += (1 - dampening) * g
+        g = g + momentum * buf if nesterov else buf
+    # Candle computes p - g * lr: the product first, then the subtraction.
+    p -= g * p.dtype.type(lr)
+    return buf
+
+
+class SGD(Optimizer):
+    """Stochastic gradient descent: plain as Candle's, with optional momentum (and nesterov),
+    dampening and weight decay as PyTorch's ``torch.optim.SGD``."""
+
+    def __init__(self, vars, lr: float, *, momentum=0.0, dampening=0.0, nesterov=False,
+                 weight_decay=0.0):
+        super().__init__(vars)
+        if nesterov and (momentum <= 0 or dampening != 0):
+            raise Msg("SGD: nesterov needs momentum > 0 and dampening 0")
+        self.lr = lr
+        self.momentum, self.dampening = momentum, dampening
+        self.nesterov, self.weight_decay = nesterov, weight_decay
+        self._bufs = [None] * len(self.vars)
+
+    def step(self, grads) -> None:
+        for i, v in enumerate(self.vars):
+            g = grads.get(v)
+            if g is None:
+                continue
+            self._bufs[i] = sgd_update(
+                v._device.xp, v._data, g._data, self._bufs[i], lr=self.lr,
+                momentum=self.momentum, dampening=self.dampening, nesterov=self.nesterov,
+                weight_decay=self.weight_decay, first=self._bufs[i] is None,
+            )
+
+    def learning_rate(self) -> float:
+        return self.lr
+
+    def set_learning_rate(self, lr: float) -> None:
+        self.lr = lr
+
+    def state_dict(self) -> tuple:
+        tensors = {}
+        for i, (v, buf) in enumerate(zip(self.vars, self._bufs)):
+            if buf is not None:
+                tensors[f"momentum.{i}"] = Tensor.new(v._device.backend.to_host(buf), v.device)
+        return tensors, {"lr": repr(self.lr)}
+
+    def load_state_dict(self, tensors: dict, metadata: dict) -> None:
+        self.lr = float(metadata["lr"])
+        self._bufs = [
+            _load_one(tensors, f"momentum.{i}", v) if f"momentum.{i}" in tensors else None
+            for i, v in enumerate(self.vars)
+        ]
+
+
+def _load_one(tensors: dict, name: str, v) -> object:
+    t = tensors[name]
+    if tuple(t.shape) != tuple(v.shape):
+        raise Msg(f"optimizer state: {name} has shape {t.shape}, expected {v.shape}")
+    return v._device.xp.array(t.to_dtype(v.dtype).to_device(v.device)._data, copy=True)
+
+
+@dataclass
+class ParamsAdamW:
+    """AdamW's hyper-parameters, with Candle's defaults."""
+
+    lr: float = 0.001
+    beta1: float = 0.9
+    beta2: float = 0.999
+    eps: float = 1e-8
+    weight_decay: float = 0.01
+
+
+def adamw_update(xp, p, g, m, v, *, lr, beta1, beta2, eps, weight_decay, scale_m, scale_v):
+    """One AdamW step on raw arrays, in place, in Candle's order of operations."""
+    t = p.dtype.type
+    m *= t(beta1)
+    m += g * t(1.0 - beta1)
+    v *= t(beta2)
+    v += (g * g) * t(1.0 - beta2)
+    m_hat = m * t(scale_m)
+    denom = xp.sqrt(v * t(scale_v))
+    denom += t(eps)
+    m_hat /= denom
+    m_hat *= t(lr)
+    p *= t(1.0 - lr * weight_decay)
+    p -= m_hat
+
+
+class AdamW(Optimizer):
+    """Adam with decoupled weight decay (Candle's ``AdamW``)."""
+
+    def __init__(self, vars, params: ParamsAdamW | None = None):
+        super().__init__(vars)
+        self.params = params if params is not None else ParamsAdamW()
+        self.step_t = 0
+        self._m = [v._device.xp.zeros_like(v._data) for v in self.vars]
+        self._v = [v._device.xp.zeros_like(v._data) for v in self.vars]
+
+    @classmethod
+    def new_lr(cls, vars, lr: float) -> "AdamW":
+        """AdamW with default parameters and learning rate ``lr``."""
+        return cls(vars, ParamsAdamW(lr=lr))
+
+    def step(self, grads) -> None:
+        self.step_t += 1
+        p = self.params
+        scale_m = 1.0 / (1.0 - p.beta1**self.step_t)
+        scale_v = 1.0 / (1.0 - p.beta2**self.step_t)
+        for var, m, v in zip(self.vars, self._m, self._v):
+            g = grads.get(var)
+            if g is None:
+                continue
+            adamw_update(
+                var._device.xp, var._data, g._data, m, v, lr=p.lr, beta1=p.beta1,
+                beta2=p.beta2, eps=p.eps, weight_decay=p.weight_decay, scale_m=scale_m,
+                scale_v=scale_v,
+            )
+
+    def learning_rate(self) -> float:
+        return self.params.lr
+
+    def set_learning_rate(self, lr: float) -> None:
+        self.params.lr = lr
+
+    def state_dict(self) -> tuple:
+        tensors = {}
+        for i, (var, m, v) in enumerate(zip(self.vars, self._m, self._v)):
+            host = var._device.backend.to_host
+            tensors[f"m.{i}"] = Tensor.new(host(m), var.device)
+            tensors[f"v.{i}"] = Tensor.new(host(v), var.device)
+        p = self.params
+        meta = {"step_t": str(self.step_t), "lr": repr(p.lr), "beta1": repr(p.beta1),
+                "beta2": repr(p.beta2), "eps": repr(p.eps), "weight_decay": repr(p.weight_decay)}
+        return tensors, meta
+
+    def load_state_dict(self, tensors: dict, metadata: dict) -> None:
+        self._m = [_load_one(tensors, f"m.{i}", v) for i, v in enumerate(self.vars)]
+        self._v = [_load_one(tensors, f"v.{i}", v) for i, v in enumerate(self.vars)]
+        self.step_t = int(metadata["step_t"])
+        self.params = ParamsAdamW(
+            lr=float(metadata["lr"]), beta1=float(metadata["beta1"]),
+            beta2=float(metadata["beta2"]), eps=float(metadata["eps"]),
+            weight_decay=float(metadata["weight_decay"]),
+        )
