@@ -7,11 +7,11 @@ crashes, hangs or allocates what its header claims before the header has been va
 from __future__ import annotations
 
 import os
-import tempfile
+import secrets
 
 import ml_dtypes  # noqa: F401 - registers bfloat16 with NumPy, which safetensors relies on
 import numpy as np
-from safetensors import SafetensorError, safe_open
+from safetensors import safe_open
 from safetensors import numpy as st_numpy
 
 from .core.device import Device, as_device
@@ -26,22 +26,25 @@ def _to_tensor(array: np.ndarray, name: str, path, device: Device) -> Tensor:
         array = array.view(np.uint8)
     if array.dtype not in _FROM_NP:
         raise SafeTensorError(f"unsupported dtype {array.dtype} for tensor {name!r}", path)
-    return graph.wrap(device.backend.from_host(np.ascontiguousarray(array)), device)
+    # np.ascontiguousarray would turn a 0-d array into shape (1,)
+    return graph.wrap(device.backend.from_host(np.asarray(array, order="C")), device)
 
 
 def _open(path):
     try:
+        if os.path.isdir(path):  # the package reports "No such device" for a folder
+            raise IsADirectoryError("is a directory")
         return safe_open(os.fspath(path), framework="numpy")
     except FileNotFoundError:
         raise SafeTensorError("no such file", path) from None
-    except (SafetensorError, OSError, ValueError, TypeError) as exc:
+    except Exception as exc:  # noqa: BLE001 - the package also raises AttributeError, KeyError
         raise SafeTensorError(f"cannot read safetensors file: {exc}", path) from None
 
 
 def _get(handle, name: str, path):
     try:
         return handle.get_tensor(name)
-    except (SafetensorError, OSError, ValueError, TypeError) as exc:
+    except Exception as exc:  # noqa: BLE001 - e.g. AttributeError for F8 dtypes NumPy lacks
         raise SafeTensorError(f"cannot read tensor {name!r}: {exc}", path) from None
 
 
@@ -78,38 +81,53 @@ def load_buffer(data: bytes, device: Device = None) -> dict:
     device = as_device(device)
     try:
         arrays = st_numpy.load(bytes(data))
-    except (SafetensorError, ValueError, TypeError) as exc:
+    except Exception as exc:  # noqa: BLE001 - e.g. KeyError for F8 dtypes NumPy lacks
         raise SafeTensorError(f"cannot read safetensors buffer: {exc}", "<buffer>") from None
     return {n: _to_tensor(a, n, "<buffer>", device) for n, a in arrays.items()}
 
 
-def _host_arrays(tensors: dict) -> dict:
+def _host_arrays(tensors: dict, path=None) -> dict:
+    if not isinstance(tensors, dict):
+        raise SafeTensorError(f"tensors must be a dict, got {type(tensors).__name__}", path)
     arrays = {}
     for name, t in tensors.items():
         if not isinstance(name, str):
-            raise SafeTensorError(f"tensor names must be strings, got {name!r}")
+            raise SafeTensorError(f"tensor names must be strings, got {name!r}", path)
         if not isinstance(t, Tensor):
-            raise SafeTensorError(f"value for {name!r} is not a Tensor")
-        arrays[name] = np.ascontiguousarray(t._device.backend.to_host(t._data))
+            raise SafeTensorError(f"value for {name!r} is not a Tensor", path)
+        arrays[name] = np.asarray(t._device.backend.to_host(t._data), order="C")
     return arrays
 
 
-def _check_metadata(metadata):
+def _check_metadata(metadata, path=None):
     if metadata is None:
         return None
+    if not isinstance(metadata, dict):
+        raise SafeTensorError("metadata must map strings to strings", path)
     if not all(isinstance(k, str) and isinstance(v, str) for k, v in metadata.items()):
-        raise SafeTensorError("metadata must map strings to strings")
+        raise SafeTensorError("metadata must map strings to strings", path)
     return dict(metadata)
+
+
+def _create_temp(folder: str) -> tuple:
+    """A new temporary file in ``folder``, with ``open``'s permissions (not mkstemp's 0600)."""
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
+    while True:
+        tmp = os.path.join(folder, f".tmp-{secrets.token_hex(8)}.safetensors")
+        try:
+            return os.open(tmp, flags, 0o666), tmp
+        except FileExistsError:
+            continue
 
 
 def save(tensors: dict, path, metadata: dict | None = None) -> None:
     """Writes tensors to ``path`` atomically: a temporary file in the same folder, then rename."""
-    arrays = _host_arrays(tensors)
-    metadata = _check_metadata(metadata)
     path = os.fspath(path)
+    arrays = _host_arrays(tensors, path)
+    metadata = _check_metadata(metadata, path)
     folder = os.path.dirname(os.path.abspath(path))
     try:
-        fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".safetensors", dir=folder)
+        fd, tmp = _create_temp(folder)
     except OSError as exc:
         raise SafeTensorError(f"cannot write: {exc.strerror or exc}", path) from None
     try:
@@ -123,9 +141,9 @@ def save(tensors: dict, path, metadata: dict | None = None) -> None:
             os.unlink(tmp)
         if isinstance(exc, OSError):
             raise SafeTensorError(f"cannot write: {exc.strerror or exc}", path) from None
-        if isinstance(exc, (SafetensorError, ValueError, TypeError)):
+        if isinstance(exc, Exception):
             raise SafeTensorError(f"cannot serialize: {exc}", path) from None
-        raise
+        raise  # KeyboardInterrupt and the like, after removing the temporary file
 
 
 class MmapedSafetensors:

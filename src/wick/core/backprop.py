@@ -3,37 +3,40 @@ Vars' gradients (Candle's ``backprop.rs``)."""
 
 from __future__ import annotations
 
+from . import graph
 from .errors import BackwardNotSupported
 from .ops import NOT_DIFFERENTIABLE
 
 
 def _sorted_nodes(root) -> list:
-    """Tensors that lead to a Var, each after every tensor that consumes it."""
-    order, tracks, stack = [], {}, [(root, False)]
+    """Tensors that lead to a Var, each after every tensor that consumes it (Candle's walk:
+    integer tensors and leaves that are not Vars carry no gradient)."""
+    tracks: dict = {}  # id -> leads to a Var
+    order: list = []
+    stack = [(root, False)]
     while stack:
         t, expanded = stack.pop()
-        tid = t._id
         if expanded:
-            node = t._node
-            tracks[tid] = t._is_var or any(tracks.get(x._id, False) for x in node.inputs)
-            if tracks[tid]:
-                order.append(t)
+            for x in t._node.inputs:
+                if tracks[x._id]:
+                    tracks[t._id] = True
+                    order.append(t)
+                    break
             continue
+        tid = t._id
         if tid in tracks:
             continue
         if t._is_var:
             tracks[tid] = True
             order.append(t)
-            continue
-        node = t._node
-        if node is None or t._data.dtype.kind in "ui":
+        elif t._node is None or t._data.dtype.kind in "ui":
             tracks[tid] = False
-            continue
-        tracks[tid] = False  # provisional, overwritten once inputs are done
-        stack.append((t, True))
-        for x in node.inputs:
-            if x._id not in tracks:
-                stack.append((x, False))
+        else:
+            tracks[tid] = False  # until an input turns out to lead to a Var
+            stack.append((t, True))
+            for x in t._node.inputs:
+                if x._id not in tracks:
+                    stack.append((x, False))
     order.reverse()
     return order
 
@@ -75,8 +78,6 @@ def backward(root):
 
 
 def _as_tensor_of(var, g):
-    from . import graph
-
     data = g if g.flags.c_contiguous else var._device.xp.array(g, order="C")
     if data.dtype != var._data.dtype:
         data = data.astype(var._data.dtype)

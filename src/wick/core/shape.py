@@ -5,6 +5,7 @@ from __future__ import annotations
 from .errors import (
     DimOutOfRange,
     DuplicateDimIndex,
+    Msg,
     ShapeMismatch,
     ShapeMismatchBinaryOp,
     UnexpectedNumberOfDims,
@@ -140,9 +141,10 @@ def to_indexes(dims, rank: int, shape, op: str) -> tuple:
 
 def as_shape(shape) -> tuple:
     """Converts an int, a tuple/list or a Shape to a plain tuple of non-negative ints."""
-    if isinstance(shape, int):
-        return (shape,)
-    return tuple(int(d) for d in shape)
+    dims = (shape,) if isinstance(shape, int) else tuple(int(d) for d in shape)
+    if dims and min(dims) < 0:
+        raise Msg(f"shape {list(dims)} has a negative dim")
+    return dims
 
 
 def shape_with_hole(shape, elem_count: int) -> tuple:
@@ -166,11 +168,13 @@ def shape_with_hole(shape, elem_count: int) -> tuple:
 
 def broadcast_shape_binary_op(lhs: tuple, rhs: tuple, op: str) -> tuple:
     """The NumPy-style broadcast of two shapes; raises ShapeMismatchBinaryOp (Candle's rule)."""
+    if lhs == rhs:
+        return lhs
     n = max(len(lhs), len(rhs))
+    padded_l = (1,) * (n - len(lhs)) + tuple(lhs)
+    padded_r = (1,) * (n - len(rhs)) + tuple(rhs)
     out = []
-    for i in range(n):
-        l = lhs[len(lhs) - n + i] if len(lhs) - n + i >= 0 else 1
-        r = rhs[len(rhs) - n + i] if len(rhs) - n + i >= 0 else 1
+    for l, r in zip(padded_l, padded_r):
         if l == r or r == 1:
             out.append(l)
         elif l == 1:

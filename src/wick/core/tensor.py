@@ -21,7 +21,9 @@ from .errors import (
     UnsupportedOp,
 )
 from .ops import unary
-from .shape import Shape, as_shape, shape_with_hole
+from .backprop import backward as _backward
+from .ops import movement
+from .shape import Shape, as_shape, shape_with_hole, to_index
 from .tensor_conv import ConvMethods
 from .tensor_math import MathMethods
 from .tensor_shape import ShapeMethods
@@ -235,8 +237,6 @@ class Tensor(MathMethods, ShapeMethods, ConvMethods):
 
     def dim(self, dim) -> int:
         """The size of one dim (``D.Minus1`` and negative ints allowed)."""
-        from .shape import to_index
-
         return self._data.shape[to_index(dim, self._data.ndim, self._data.shape, "dim")]
 
     def rank(self) -> int:
@@ -400,8 +400,6 @@ class Tensor(MathMethods, ShapeMethods, ConvMethods):
 
     def to_device(self, device) -> "Tensor":
         """A copy on ``device`` (the same tensor if it is already there)."""
-        from .ops import movement
-
         device = as_device(device)
         if device is self._device:
             return self
@@ -421,9 +419,7 @@ class Tensor(MathMethods, ShapeMethods, ConvMethods):
 
     def backward(self):
         """Gradients of this tensor (summed if not a scalar) w.r.t. every Var it depends on."""
-        from .backprop import backward
-
-        return backward(self)
+        return _backward(self)
 
     def save_safetensors(self, name: str, path) -> None:
         """Saves this tensor alone under ``name`` to a safetensors file."""

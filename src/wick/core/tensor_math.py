@@ -33,7 +33,13 @@ def _binary(prim, a, b):
 
 def _broadcast_binary(prim, a, b, op: str):
     shape = broadcast_shape_binary_op(a._data.shape, b._data.shape, op)
-    return _binary(prim, a.broadcast_as(shape), b.broadcast_as(shape))
+    if a._is_var or a._node is not None or b._is_var or b._node is not None:
+        # Recorded for backward: the broadcasts are explicit nodes of the graph.
+        return _binary(prim, a.broadcast_as(shape), b.broadcast_as(shape))
+    # Not recorded: let the backend broadcast, with the same checks and result.
+    graph.check_same_device(op, a, b)
+    graph.check_same_dtype(op, a, b)
+    return graph.apply2(prim, a, b)
 
 
 def _require_float(x, op: str) -> None:
@@ -238,7 +244,8 @@ class MathMethods:
         return self._reduce(reduce.SUM, dims, False, "sum")
 
     def sum_all(self):
-        return self._reduce(reduce.SUM, tuple(range(self._data.ndim)), False, "sum")
+        dims = tuple(range(self._data.ndim))
+        return graph.apply1(reduce.SUM, self, {"dims": dims, "keepdim": False})
 
     def _mean(self, dims, keepdim: bool):
         shape = self._data.shape

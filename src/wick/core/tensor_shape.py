@@ -153,6 +153,8 @@ class ShapeMethods:
         shape = self._data.shape
         dim = to_index(dim, len(shape), shape, "narrow")
         size = shape[dim]
+        if start < 0 or length < 0:  # Candle's usize arguments cannot be negative
+            raise NarrowInvalidArgs(shape, dim, start, length, "negative start or len")
         if start > size:
             raise NarrowInvalidArgs(shape, dim, start, length, "start > dim_len")
         if start + length > size:
@@ -166,6 +168,8 @@ class ShapeMethods:
         """Splits into ``chunks`` pieces along ``dim``, the first ones one larger (Candle)."""
         dim = to_index(dim, self._data.ndim, self._data.shape, "chunk")
         size = self._data.shape[dim]
+        if chunks < 1:
+            raise Msg(f"chunk: the number of chunks must be at least 1, got {chunks}")
         if size < chunks:
             return [self.narrow(dim, i, 1) for i in range(size)]
         base, extra = divmod(size, chunks)

@@ -36,9 +36,17 @@ class Var(Tensor):
 
     @classmethod
     def from_tensor(cls, t: Tensor) -> "Var":
-        """A Var holding a copy of ``t`` (``t`` itself if it already is a Var)."""
+        """A Var holding a copy of ``t`` (``t`` itself if it already is a Var).
+
+        A Var's ``as_tensor()`` gives back that Var (same storage and id), as Candle's
+        ``is_variable`` branch: a layer built from a VarMap then updates the map's variable.
+        """
         if isinstance(t, Var):
             return t
+        if t._is_var:
+            v = object.__new__(Var)
+            v._data, v._device, v._node, v._id, v._is_var = t._data, t._device, None, t._id, True
+            return v
         return _own(t)
 
     @classmethod

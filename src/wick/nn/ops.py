@@ -6,9 +6,9 @@ the ``*_slow`` functions are Candle's reference compositions, kept to test the f
 
 from __future__ import annotations
 
-from ..core import Tensor, graph
+from ..core import DType, Tensor, graph
 from ..core.errors import Msg
-from ..core.ops import fused, unary
+from ..core.ops import fused, norm, unary
 from ..core.shape import to_index
 from .module import ModuleT
 
@@ -109,3 +109,61 @@ class Dropout(ModuleT):
 
     def __repr__(self) -> str:
         return f"Dropout(p={self.p})"
+
+
+def _check_norm_params(op: str, x: Tensor, params: tuple) -> None:
+    """Each of ``params`` must be 1-d with the size of ``x``'s last dim, dtype and device alike."""
+    hidden = x._data.shape[-1:]
+    if any(p._data.shape != hidden for p in params):
+        shapes = " ".join(f"{name}: {p.shape}" for name, p in zip(("alpha", "beta"), params))
+        raise Msg(f"shape mismatch in {op} src: {x.shape} {shapes}")
+    for p in params:
+        graph.check_same_dtype(op, x, p)
+        graph.check_same_device(op, x, p)
+
+
+def layer_norm(x: Tensor, alpha: Tensor, beta: Tensor, eps: float) -> Tensor:
+    """Normalises the last dim to zero mean and unit variance, then ``* alpha + beta`` (fused).
+
+    >>> one, zero = Tensor.new([1.0, 1.0]), Tensor.new([0.0, 0.0])
+    >>> layer_norm(Tensor.new([[1.0, 3.0]]), one, zero, 0.0).to_vec2()
+    [[-1.0, 1.0]]
+    """
+    _check_norm_params("layer-norm", x, (alpha, beta))
+    return graph.apply(norm.LAYER_NORM, (x, alpha, beta), {"eps": float(eps)})
+
+
+def rms_norm(x: Tensor, alpha: Tensor, eps: float) -> Tensor:
+    """``x / sqrt(mean(x^2) + eps) * alpha`` over the last dim (fused).
+
+    >>> rms_norm(Tensor.new([[1.0, -1.0]]), Tensor.new([2.0, 3.0]), 0.0).to_vec2()
+    [[2.0, -3.0]]
+    """
+    _check_norm_params("rms-norm", x, (alpha,))
+    return graph.apply2(norm.RMS_NORM, x, alpha, {"eps": float(eps)})
+
+
+def _internal_dtype(dtype: DType) -> DType:
+    """f16/bf16 are normalised in f32 (Candle's internal dtype)."""
+    return DType.F32 if dtype in (DType.F16, DType.BF16) else dtype
+
+
+def layer_norm_slow(x: Tensor, alpha: Tensor, beta: Tensor, eps: float) -> Tensor:
+    """Candle's composite layer-norm (mean, sub, sqr, sum, div, sqrt)."""
+    x_dtype = x.dtype
+    hidden = x.dim(-1)
+    x = x.to_dtype(_internal_dtype(x_dtype))
+    x = x.broadcast_sub(x.sum_keepdim(-1) / hidden)
+    norm_x = x.sqr().sum_keepdim(-1) / hidden
+    x_normed = x.broadcast_div((norm_x + eps).sqrt())
+    return x_normed.to_dtype(x_dtype).broadcast_mul(alpha).broadcast_add(beta)
+
+
+def rms_norm_slow(x: Tensor, alpha: Tensor, eps: float) -> Tensor:
+    """Candle's composite RMS-norm."""
+    x_dtype = x.dtype
+    hidden = x.dim(-1)
+    x = x.to_dtype(_internal_dtype(x_dtype))
+    norm_x = x.sqr().sum_keepdim(-1) / hidden
+    x_normed = x.broadcast_div((norm_x + eps).sqrt())
+    return x_normed.to_dtype(x_dtype).broadcast_mul(alpha)

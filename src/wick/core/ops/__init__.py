@@ -53,4 +53,4 @@ class Primitive:
 
 def load_all() -> None:
     """Imports every op family so that PRIMITIVES is complete."""
-    from . import binary, conv, fused, indexing, matmul, movement, reduce, unary  # noqa: F401
+    from . import binary, conv, fused, indexing, matmul, movement, norm, reduce, unary  # noqa: F401

@@ -18,23 +18,28 @@ def _widen(xp, a):
 def linear_forward(xp, x, w, b=None):
     """``x @ w.T (+ b)`` for ``x`` of shape (..., in) and ``w`` of shape (out, in)."""
     if x.dtype.itemsize == 2:
-        return linear_forward(xp, _widen(xp, x), _widen(xp, w), None if b is None else _widen(xp, b)).astype(x.dtype)
-    y = xp.matmul(x, w.T)
+        b32 = None if b is None else _widen(xp, b)
+        return linear_forward(xp, _widen(xp, x), _widen(xp, w), b32).astype(x.dtype)
+    y = x @ w.T
     if b is not None:
         y += b
     return y
 
 
 def linear_backward(xp, g, out, x, w, b=None):
-    dtype = x.dtype
-    gw_x, gw_g = _widen(xp, x), _widen(xp, g)
-    g2 = gw_g.reshape(-1, gw_g.shape[-1])
-    x2 = gw_x.reshape(-1, gw_x.shape[-1])
-    gx = xp.matmul(gw_g, _widen(xp, w)).astype(dtype, copy=False)
-    gw = xp.matmul(g2.T, x2).astype(dtype, copy=False)
+    if x.dtype.itemsize == 2:
+        grads = linear_backward(xp, _widen(xp, g), None, _widen(xp, x), _widen(xp, w),
+                                None if b is None else b)
+        return tuple(gi.astype(x.dtype) for gi in grads)
+    if x.ndim == 2:
+        g2, x2 = g, x
+    else:
+        g2, x2 = g.reshape(-1, g.shape[-1]), x.reshape(-1, x.shape[-1])
+    gx = g @ w
+    gw = g2.T @ x2
     if b is None:
         return gx, gw
-    return gx, gw, g2.sum(axis=0).astype(dtype, copy=False)
+    return gx, gw, g2.sum(axis=0)
 
 
 def softmax_forward(xp, x, *, dim):

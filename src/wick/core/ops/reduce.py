@@ -12,7 +12,7 @@ def _keepdim_shape(shape, dims):
 
 
 def sum_forward(xp, x, *, dims, keepdim):
-    return xp.sum(x, axis=dims, keepdims=keepdim, dtype=x.dtype)
+    return x.sum(axis=dims, keepdims=keepdim, dtype=x.dtype)
 
 
 def sum_backward(xp, g, out, x, *, dims, keepdim):
@@ -22,11 +22,11 @@ def sum_backward(xp, g, out, x, *, dims, keepdim):
 
 
 def max_forward(xp, x, *, dims, keepdim):
-    return xp.max(x, axis=dims, keepdims=keepdim)
+    return x.max(axis=dims, keepdims=keepdim)
 
 
 def min_forward(xp, x, *, dims, keepdim):
-    return xp.min(x, axis=dims, keepdims=keepdim)
+    return x.min(axis=dims, keepdims=keepdim)
 
 
 def extremum_backward(xp, g, out, x, *, dims, keepdim):

@@ -165,10 +165,14 @@ def powf_backward(xp, g, out, x, *, e):
 
 
 def affine_forward(xp, x, *, mul, add):
-    dt = x.dtype
-    if dt.kind in "ui":
-        return (x * dt.type(mul) + dt.type(add)).astype(dt, copy=False)
-    return x * dt.type(mul) + dt.type(add)
+    t = x.dtype.type
+    if x.dtype.kind in "ui":
+        return (x * t(mul) + t(add)).astype(x.dtype, copy=False)
+    if add == 0:
+        return x * t(mul)
+    if mul == 1:
+        return x + t(add)
+    return x * t(mul) + t(add)
 
 
 def affine_backward(xp, g, out, x, *, mul, add):
