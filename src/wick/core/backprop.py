@@ -10,7 +10,7 @@ from .ops import NOT_DIFFERENTIABLE
 
 def _sorted_nodes(root) -> list:
     """Tensors that lead to a Var, each after every tensor that consumes it (Candle's walk:
-    integer tensors and leaves that are not Vars carry no gradient)."""
+    integer tensors and leaves that are not Vars carry no gradient), and id → leads to a Var."""
     tracks: dict = {}  # id -> leads to a Var
     order: list = []
     stack = [(root, False)]
@@ -38,7 +38,7 @@ def _sorted_nodes(root) -> list:
                 if x._id not in tracks:
                     stack.append((x, False))
     order.reverse()
-    return order
+    return order, tracks
 
 
 def backward(root):
@@ -47,7 +47,8 @@ def backward(root):
     grads = {root._id: xp.ones(root._data.shape, dtype=root._data.dtype)}
     owned = {root._id}
     store = GradStore()
-    for t in _sorted_nodes(root):
+    order, tracks = _sorted_nodes(root)
+    for t in order:
         g = grads.pop(t._id, None)
         if g is None:
             continue
@@ -59,7 +60,11 @@ def backward(root):
         if prim.backward is NOT_DIFFERENTIABLE:
             raise BackwardNotSupported(prim.name)
         arrays = [x._data for x in node.inputs]
-        input_grads = prim.backward(t._device.xp, g, t._data, *arrays, **node.params)
+        if prim.takes_needs:
+            needs = tuple(tracks[x._id] for x in node.inputs)
+            input_grads = prim.backward(t._device.xp, g, t._data, *arrays, needs=needs, **node.params)
+        else:
+            input_grads = prim.backward(t._device.xp, g, t._data, *arrays, **node.params)
         for x, gx in zip(node.inputs, input_grads):
             if gx is None or not (x._is_var or x._node is not None):
                 continue

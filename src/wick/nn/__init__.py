@@ -1,6 +1,6 @@
 """wick.nn: candle-nn in Python (layers, VarBuilder/VarMap, init, ops, losses, optimizers)."""
 
-from . import init, loss, ops, optim
+from . import encoding, init, kv_cache, loss, ops, optim, rotary_emb
 from .activation import Activation
 from .init import Init
 from .layers.conv import (
@@ -21,7 +21,21 @@ from .layers.conv import (
     conv_transpose2d,
     conv_transpose2d_no_bias,
 )
+from .layers.embedding import Embedding, embedding
 from .layers.linear import Linear, linear, linear_b, linear_no_bias
+from .layers.norm import (
+    BatchNorm,
+    BatchNormConfig,
+    GroupNorm,
+    LayerNorm,
+    LayerNormConfig,
+    RmsNorm,
+    batch_norm,
+    group_norm,
+    layer_norm,
+    layer_norm_no_bias,
+    rms_norm,
+)
 from .layers.rnn import (
     GRU,
     LSTM,
@@ -90,4 +104,20 @@ __all__ = [
     "ops",
     "optim",
     "seq",
+    "Embedding",
+    "embedding",
+    "encoding",
+    "kv_cache",
+    "rotary_emb",
+    "BatchNorm",
+    "BatchNormConfig",
+    "GroupNorm",
+    "LayerNorm",
+    "LayerNormConfig",
+    "RmsNorm",
+    "batch_norm",
+    "group_norm",
+    "layer_norm",
+    "layer_norm_no_bias",
+    "rms_norm",
 ]

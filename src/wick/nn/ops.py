@@ -7,10 +7,15 @@ the ``*_slow`` functions are Candle's reference compositions, kept to test the f
 from __future__ import annotations
 
 from ..core import DType, Tensor, graph
-from ..core.errors import Msg
+from ..core.errors import Msg, UnsupportedDTypeForOp
 from ..core.ops import fused, norm, unary
 from ..core.shape import to_index
 from .module import ModuleT
+
+
+def _require_float(x: Tensor, op: str) -> None:
+    if not x.dtype.is_float():
+        raise UnsupportedDTypeForOp(x.dtype, op)
 
 
 def sigmoid(x: Tensor) -> Tensor:
@@ -33,6 +38,7 @@ def softmax(x: Tensor, dim) -> Tensor:
     >>> softmax(Tensor.new([[0.0, 0.0]]), 1).to_vec2()
     [[0.5, 0.5]]
     """
+    _require_float(x, "softmax")
     dim = to_index(dim, x.rank(), x.shape, "softmax")
     return graph.apply1(fused.SOFTMAX, x, {"dim": dim})
 
@@ -44,6 +50,7 @@ def softmax_last_dim(x: Tensor) -> Tensor:
 
 def log_softmax(x: Tensor, dim) -> Tensor:
     """``x - log(sum(exp(x)))`` along ``dim``, computed stably."""
+    _require_float(x, "log_softmax")
     dim = to_index(dim, x.rank(), x.shape, "log_softmax")
     return graph.apply1(fused.LOG_SOFTMAX, x, {"dim": dim})
 

@@ -30,9 +30,11 @@ PRIMITIVES: dict = {}
 class Primitive:
     """One entry of the op table."""
 
-    __slots__ = ("name", "forward", "backward", "keeps_dtype")
+    __slots__ = ("name", "forward", "backward", "keeps_dtype", "takes_needs")
 
-    def __init__(self, name: str, forward, backward, *, keeps_dtype: bool = True):
+    def __init__(
+        self, name: str, forward, backward, *, keeps_dtype: bool = True, takes_needs: bool = False
+    ):
         if name in PRIMITIVES:
             raise ValueError(f"primitive {name} registered twice")
         self.name = name
@@ -41,6 +43,9 @@ class Primitive:
         # The output has the first input's dtype; dispatch casts back where NumPy promoted
         # (ml_dtypes' bfloat16 ufuncs such as tanh return float32).
         self.keeps_dtype = keeps_dtype
+        # Expensive backwards (matrix products) get ``needs``, one bool per input, so that
+        # they skip the gradients nobody will read (e.g. the input of the first layer).
+        self.takes_needs = takes_needs
         PRIMITIVES[name] = self
 
     @property

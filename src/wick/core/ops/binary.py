@@ -5,6 +5,7 @@ broadcasting is its own op (``broadcast_as`` in movement.py), so no backward her
 from __future__ import annotations
 
 from . import NOT_DIFFERENTIABLE, Primitive
+from ..errors import Msg
 
 
 def add_forward(xp, a, b):
@@ -39,6 +40,8 @@ def div_forward(xp, a, b):
 
 def _int_div(xp, a, b):
     """Integer division truncating toward zero, as Rust's ``/`` on integers."""
+    if b.size and not b.all():
+        raise Msg(f"div: integer division by zero ({a.dtype} tensor of shape {list(a.shape)})")
     if a.dtype.kind == "u":
         return a // b
     q = xp.abs(a) // xp.abs(b)

@@ -26,20 +26,24 @@ def linear_forward(xp, x, w, b=None):
     return y
 
 
-def linear_backward(xp, g, out, x, w, b=None):
+def linear_backward(xp, g, out, x, w, b=None, *, needs=(True, True, True)):
     if x.dtype.itemsize == 2:
-        grads = linear_backward(xp, _widen(xp, g), None, _widen(xp, x), _widen(xp, w),
-                                None if b is None else b)
-        return tuple(gi.astype(x.dtype) for gi in grads)
+        b32 = None if b is None else _widen(xp, b)
+        grads = linear_backward(xp, _widen(xp, g), None, _widen(xp, x), _widen(xp, w), b32,
+                                needs=needs)
+        return tuple(None if gi is None else gi.astype(x.dtype) for gi in grads)
     if x.ndim == 2:
         g2, x2 = g, x
     else:
         g2, x2 = g.reshape(-1, g.shape[-1]), x.reshape(-1, x.shape[-1])
-    gx = g @ w
-    gw = g2.T @ x2
+    gx = g @ w if needs[0] else None
+    gw = g2.T @ x2 if needs[1] else None
     if b is None:
         return gx, gw
-    return gx, gw, g2.sum(axis=0)
+    gb = g2.sum(axis=0)
+    if gb.shape != b.shape:  # a bias of shape () or (1,) broadcast over the outputs
+        gb = gb.sum().reshape(b.shape)
+    return gx, gw, gb
 
 
 def softmax_forward(xp, x, *, dim):
@@ -96,7 +100,7 @@ def cross_entropy_backward(xp, g, out, logits, targets):
     return grad.astype(logits.dtype, copy=False), None
 
 
-LINEAR = Primitive("linear", linear_forward, linear_backward)
+LINEAR = Primitive("linear", linear_forward, linear_backward, takes_needs=True)
 SOFTMAX = Primitive("softmax", softmax_forward, softmax_backward)
 LOG_SOFTMAX = Primitive("log_softmax", log_softmax_forward, log_softmax_backward)
 CROSS_ENTROPY = Primitive("cross_entropy", cross_entropy_forward, cross_entropy_backward)

@@ -11,10 +11,10 @@ def matmul_forward(xp, a, b):
     return a @ b
 
 
-def matmul_backward(xp, g, out, a, b):
-    return matmul_forward(xp, g, xp.swapaxes(b, -1, -2)), matmul_forward(
-        xp, xp.swapaxes(a, -1, -2), g
-    )
+def matmul_backward(xp, g, out, a, b, *, needs=(True, True)):
+    ga = matmul_forward(xp, g, xp.swapaxes(b, -1, -2)) if needs[0] else None
+    gb = matmul_forward(xp, xp.swapaxes(a, -1, -2), g) if needs[1] else None
+    return ga, gb
 
 
-MATMUL = Primitive("matmul", matmul_forward, matmul_backward)
+MATMUL = Primitive("matmul", matmul_forward, matmul_backward, takes_needs=True)
