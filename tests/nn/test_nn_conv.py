@@ -14,12 +14,12 @@ from __future__ import annotations
 
 import math
 
+import nn_conv_golden as golden
 import numpy as np
 import pytest
-
-import nn_conv_golden as golden
 from nn_helpers import pat_t, rnd
-from wick import DType, Device, Tensor, Var
+
+from wick import Device, DType, Tensor, Var
 from wick.core.errors import Error
 from wick.nn import (
     Conv1d,
@@ -66,7 +66,15 @@ CASES = [
         ConvTranspose2dConfig(padding=1, output_padding=1, stride=2),
         (1, 2, 3, 3),
     ),
-    ("CT2_DIL", conv_transpose2d, 2, 2, 2, ConvTranspose2dConfig(padding=1, dilation=2), (1, 2, 3, 3)),
+    (
+        "CT2_DIL",
+        conv_transpose2d,
+        2,
+        2,
+        2,
+        ConvTranspose2dConfig(padding=1, dilation=2),
+        (1, 2, 3, 3),
+    ),
     ("CT2_G", conv_transpose2d, 4, 4, 2, ConvTranspose2dConfig(groups=2), (1, 4, 1, 2)),
 ]
 
@@ -111,7 +119,9 @@ def test_bias_is_broadcast_over_channels():
     assert y.dims() == [2, 3, 4]
     assert y.sum_keepdim(2).to_vec3() == [[[4.0], [8.0], [12.0]]] * 2
     w2 = Tensor.zeros((2, 3, 1, 1), DType.F32)
-    y = ConvTranspose2d(w2, b, ConvTranspose2dConfig()).forward(Tensor.ones((1, 2, 2, 2), DType.F32))
+    y = ConvTranspose2d(w2, b, ConvTranspose2dConfig()).forward(
+        Tensor.ones((1, 2, 2, 2), DType.F32)
+    )
     assert y[0, :, 0, 0].to_vec1() == [1.0, 2.0, 3.0]
 
 
@@ -265,8 +275,10 @@ class _EvalBatchNorm:
         shape = (1, x.dim(1), 1, 1)
         w, b = self._wb
         scale = w.div((self._var + self._eps).sqrt()).reshape(shape)
-        return (x.broadcast_sub(self._mean.reshape(shape))).broadcast_mul(scale).broadcast_add(
-            b.reshape(shape)
+        return (
+            (x.broadcast_sub(self._mean.reshape(shape)))
+            .broadcast_mul(scale)
+            .broadcast_add(b.reshape(shape))
         )
 
 

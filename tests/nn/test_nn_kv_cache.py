@@ -254,7 +254,7 @@ def test_kv_cache_pair_on_the_sequence_dim():
     k1 = Tensor.arange(0.0, 12.0, DEV).reshape((1, 2, 3, 2))
     v1 = k1.affine(-1.0, 0.0)
     k, v = cache.append(k1, v1)
-    assert k.to_vec3 and k.dims() == [1, 2, 3, 2]
+    assert k.dims() == [1, 2, 3, 2]
     assert np.array_equal(k.numpy(), k1.numpy()) and np.array_equal(v.numpy(), v1.numpy())
     k2 = Tensor.full(100.0, (1, 2, 2, 2), DEV)
     k, v = cache.append(k2, k2)
@@ -288,7 +288,8 @@ def test_rotating_kv_cache_pair():
     assert k.to_vec3() == [[[4.0], [2.0], [3.0]]]
     assert v.to_vec3() == [[[40.0], [20.0], [30.0]]]
     assert cache.offset() == 1 and cache.current_seq_len() == 4
-    assert cache.positions(1) == [4, 2, 3]
+    # slots hold positions 3 (value 4), 1, 2; one more lands in slot 1 as position 4
+    assert cache.positions(1) == [3, 4, 2]
     assert cache.k().to_vec3() == k.to_vec3() and cache.v().to_vec3() == v.to_vec3()
     assert cache.attn_mask(2, DEV).to_vec2() == [[0, 0, 1], [0, 0, 0]]
     assert cache.k_cache().max_seq_len() == 3 and cache.v_cache().dim() == 1
@@ -307,8 +308,14 @@ def test_rotating_cache_long_prefill_returns_src_with_its_graph():
 
 def test_rotating_attn_mask_abs_for_long_inputs():
     cache = RotatingCache(0, 2)
-    # seq_len >= max_seq_len: an absolute causal mask limited to the context window
-    assert cache.attn_mask(3, DEV).to_vec2() == [[0, 1, 1], [0, 0, 1], [1, 0, 0]]
+    # seq_len >= max_seq_len: Candle's absolute mask, (i, j) masked when j > i (causal) or
+    # j + context < i (out of the window; context = 2): only (3, 0) is out of the window.
+    assert cache.attn_mask(4, DEV).to_vec2() == [
+        [0, 1, 1, 1],
+        [0, 0, 1, 1],
+        [0, 0, 0, 1],
+        [1, 0, 0, 0],
+    ]
 
 
 def test_cache_clone_is_independent():
@@ -338,9 +345,7 @@ def test_scattered_kv_cache_append():
     iam = builder.indices_and_mask(2, [True, True])
     k = Tensor.arange(1.0, 9.0, DEV).to_dtype(F32).reshape((2, 1, 2, 2))
     out_k, out_v = cache.append(k, k.affine(-1.0, 0.0), iam)
-    assert out_k.to_vec3 and out_k.get(0).to_vec3() == [
-        [[1.0, 2.0], [3.0, 4.0], [0.0, 0.0], [0.0, 0.0]]
-    ]
+    assert out_k.get(0).to_vec3() == [[[1.0, 2.0], [3.0, 4.0], [0.0, 0.0], [0.0, 0.0]]]
     assert out_v.get(1).to_vec3() == [[[-5.0, -6.0], [-7.0, -8.0], [0.0, 0.0], [0.0, 0.0]]]
     iam = builder.indices_and_mask(3, [False, True])  # batch 1 wraps around its ring
     assert iam.indices().to_vec2() == [[2, 2, 2], [2, 3, 0]]
@@ -355,10 +360,18 @@ def test_scattered_kv_cache_append():
 
 
 def test_scattered_indices_and_mask_abs():
+    # context (2) <= seq_len (4): slots taken in turn, and the absolute mask as in RotatingCache
     builder = ScatteredCacheBuilder(1, 2, DType.F32, DEV)
-    iam = builder.indices_and_mask(3, [True])
-    assert iam.indices().to_vec2() == [[0, 1, 0]]
-    assert iam.mask().to_vec2() == [[0.0, -INF, -INF], [0.0, 0.0, -INF], [-INF, 0.0, 0.0]]
+    iam = builder.indices_and_mask(4, [True])
+    assert iam.indices().to_vec2() == [[0, 1, 0, 1]]
+    assert iam.mask().dtype == DType.F32
+    assert iam.mask().to_vec2() == [
+        [0.0, -INF, -INF, -INF],
+        [0.0, 0.0, -INF, -INF],
+        [0.0, 0.0, 0.0, -INF],
+        [-INF, 0.0, 0.0, 0.0],
+    ]
+    assert builder.positions() == [4]
 
 
 # ----- interleaved caches and rope_i_inplace ----------------------------------------------------

@@ -62,7 +62,14 @@ def test_linear_builders_names_shapes():
     l2 = linear_no_bias(3, 2, vb.pp("l2"))
     l3 = linear_b(2, 5, True, vb.pp("l3"))
     l4 = linear_b(2, 5, False, vb.pp("l4"))
-    assert sorted(vm.data()) == ["l1.bias", "l1.weight", "l2.weight", "l3.bias", "l3.weight", "l4.weight"]
+    assert sorted(vm.data()) == [
+        "l1.bias",
+        "l1.weight",
+        "l2.weight",
+        "l3.bias",
+        "l3.weight",
+        "l4.weight",
+    ]
     assert l1.weight().shape == (3, 4) and l1.bias().shape == (3,)
     assert l2.bias() is None and l4.bias() is None and l3.bias().shape == (5,)
     # Built layers read the VarMap's variables: training updates the layer.
@@ -92,12 +99,14 @@ def composite(x: Tensor, w: Tensor, b: Tensor | None) -> Tensor:
 
 
 # Values of order 1 summed over in = 7 terms: a few f32 ulps of the sums involved.
-TOL = {DType.F32: dict(rtol=1e-5, atol=1e-6), DType.F64: dict(rtol=1e-12, atol=1e-13)}
+TOL = {DType.F32: {"rtol": 1e-5, "atol": 1e-6}, DType.F64: {"rtol": 1e-12, "atol": 1e-13}}
 
 
 @pytest.mark.parametrize("dtype", [DType.F32, DType.F64])
 @pytest.mark.parametrize("x_shape", [(5, 7), (2, 5, 7)], ids=["batch2", "batch3"])
-@pytest.mark.parametrize("bias_shape", [None, (4,), (), (1,)], ids=["nobias", "bias", "scalar", "one"])
+@pytest.mark.parametrize(
+    "bias_shape", [None, (4,), (), (1,)], ids=["nobias", "bias", "scalar", "one"]
+)
 def test_fused_linear_matches_composite(dtype, x_shape, bias_shape):
     rng = np.random.default_rng(len(x_shape))
     x0, w0 = rng.standard_normal(x_shape), rng.standard_normal((4, 7))

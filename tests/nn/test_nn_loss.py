@@ -131,7 +131,7 @@ def test_binary_cross_entropy_equals_candles_formula_where_finite():
 
 # ----- fused cross-entropy against the composite ------------------------------------------------
 
-TOL = {DType.F32: dict(rtol=1e-5, atol=1e-7), DType.F64: dict(rtol=1e-12, atol=1e-15)}
+TOL = {DType.F32: {"rtol": 1e-5, "atol": 1e-7}, DType.F64: {"rtol": 1e-12, "atol": 1e-15}}
 
 
 @pytest.mark.parametrize("dtype", [DType.F32, DType.F64])

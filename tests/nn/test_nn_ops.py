@@ -54,11 +54,17 @@ def test_candle_softmax():
     t2 = ops.softmax(tensor.log(), 2)
     # 3/5, 1/2, 4/11 and 2/5, 1/2, 7/11
     assert rnd(t0) == f32(
-        [[[0.6, 0.5, 0.3636], [0.1111, 0.7143, 0.5294]], [[0.4, 0.5, 0.6364], [0.8889, 0.2857, 0.4706]]]
+        [
+            [[0.6, 0.5, 0.3636], [0.1111, 0.7143, 0.5294]],
+            [[0.4, 0.5, 0.6364], [0.8889, 0.2857, 0.4706]],
+        ]
     )
     # 3/4, 1/6, 4/13 and 2/10, 1/3, 7/15
     assert rnd(t1) == f32(
-        [[[0.75, 0.1667, 0.3077], [0.25, 0.8333, 0.6923]], [[0.2, 0.3333, 0.4667], [0.8, 0.6667, 0.5333]]]
+        [
+            [[0.75, 0.1667, 0.3077], [0.25, 0.8333, 0.6923]],
+            [[0.2, 0.3333, 0.4667], [0.8, 0.6667, 0.5333]],
+        ]
     )
     # (3, 1, 4) / 8, (1, 5, 9) / 15 and (2, 1, 7) / 10, (8, 2, 8) / 18
     last = f32(
@@ -214,12 +220,14 @@ def _random(shape, seed):
 
 
 # Inputs and cotangents are of order 3: these are a few ulps of the magnitudes involved.
-TOL = {DType.F32: dict(rtol=1e-5, atol=1e-6), DType.F64: dict(rtol=1e-12, atol=1e-14)}
+TOL = {DType.F32: {"rtol": 1e-5, "atol": 1e-6}, DType.F64: {"rtol": 1e-12, "atol": 1e-14}}
 
 
 @pytest.mark.parametrize("dtype", [DType.F32, DType.F64])
 @pytest.mark.parametrize("shape", [(4, 7), (3, 4, 5)])
-@pytest.mark.parametrize("fused,slow", [(ops.softmax, ops.softmax_slow), (ops.log_softmax, ops.log_softmax_slow)])
+@pytest.mark.parametrize(
+    "fused,slow", [(ops.softmax, ops.softmax_slow), (ops.log_softmax, ops.log_softmax_slow)]
+)
 def test_fused_matches_composite(dtype, shape, fused, slow):
     base = _random(shape, seed=len(shape))
     cot = Tensor.new(_random(shape, seed=10), DEV, dtype)

@@ -12,12 +12,12 @@ from __future__ import annotations
 
 import math
 
+import nn_rnn_golden as golden
 import numpy as np
 import pytest
-
-import nn_rnn_golden as golden
 from nn_helpers import f32, pat_t, rnd
-from wick import DType, Device, Tensor, Var
+
+from wick import Device, DType, Tensor, Var
 from wick.nn import (
     GRU,
     LSTM,
@@ -44,7 +44,12 @@ def _candle_tensors(rows: int) -> dict:
     w_hh = Tensor.arange(0.0, float(3 * rows), dtype=F32).reshape((rows, 3)).sin()
     b_ih = Tensor.new([-1.0, 1.0, -0.5, 2.0, -1.0, 1.0, -0.5, 2.0, -1.0, 1.0, -0.5, 2.0][:rows])
     b_ih = b_ih.to_dtype(F32)
-    return {"weight_ih_l0": w_ih, "weight_hh_l0": w_hh, "bias_ih_l0": b_ih, "bias_hh_l0": b_ih.cos()}
+    return {
+        "weight_ih_l0": w_ih,
+        "weight_hh_l0": w_hh,
+        "bias_ih_l0": b_ih,
+        "bias_hh_l0": b_ih.cos(),
+    }
 
 
 def test_candle_lstm():

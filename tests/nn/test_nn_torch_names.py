@@ -3,10 +3,10 @@ load back by name into layers built from a checkpoint."""
 
 from __future__ import annotations
 
+from nn_helpers import pat_t
 from safetensors.numpy import load_file
 
-from nn_helpers import pat_t
-from wick import DType, Device
+from wick import Device, DType
 from wick.nn import (
     Conv1dConfig,
     Conv2dConfig,

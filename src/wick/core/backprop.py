@@ -43,9 +43,9 @@ def _sorted_nodes(root) -> list:
 
 def backward(root):
     """Gradients of ``root`` (summed first if not a scalar) w.r.t. the Vars it depends on."""
-    xp = root._device.xp
-    grads = {root._id: xp.ones(root._data.shape, dtype=root._data.dtype)}
-    owned = {root._id}
+    # The seed is never written to: the root is processed first and nothing flows back into it.
+    grads = {root._id: _seed(root)}
+    owned = set()
     store = GradStore()
     order, tracks = _sorted_nodes(root)
     for t in order:
@@ -60,13 +60,16 @@ def backward(root):
         if prim.backward is NOT_DIFFERENTIABLE:
             raise BackwardNotSupported(prim.name)
         arrays = [x._data for x in node.inputs]
-        if prim.takes_needs:
-            needs = tuple(tracks[x._id] for x in node.inputs)
-            input_grads = prim.backward(t._device.xp, g, t._data, *arrays, needs=needs, **node.params)
-        else:
-            input_grads = prim.backward(t._device.xp, g, t._data, *arrays, **node.params)
+        kwargs = node.params
+        if prim.takes_needs or prim.saves:
+            kwargs = dict(kwargs)
+            if prim.takes_needs:
+                kwargs["needs"] = tuple(tracks[x._id] for x in node.inputs)
+            if prim.saves:
+                kwargs["saved"] = node.saved
+        input_grads = prim.backward(t._device.xp, g, t._data, *arrays, **kwargs)
         for x, gx in zip(node.inputs, input_grads):
-            if gx is None or not (x._is_var or x._node is not None):
+            if gx is None or not tracks.get(x._id, False):
                 continue
             xid = x._id
             prev = grads.get(xid)
@@ -80,6 +83,22 @@ def backward(root):
                 grads[xid] = acc
                 owned.add(xid)
     return store
+
+
+_SCALAR_SEEDS: dict = {}
+
+
+def _seed(root):
+    """Ones shaped like ``root``; for the common scalar loss, a cached read-only array."""
+    data = root._data
+    if data.ndim or not root._device.is_cpu():
+        return root._device.xp.ones(data.shape, dtype=data.dtype)
+    seed = _SCALAR_SEEDS.get(data.dtype)
+    if seed is None:
+        seed = root._device.xp.ones((), dtype=data.dtype)
+        seed.flags.writeable = False
+        _SCALAR_SEEDS[data.dtype] = seed
+    return seed
 
 
 def _as_tensor_of(var, g):

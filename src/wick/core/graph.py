@@ -22,12 +22,13 @@ _ndarray = np.ndarray
 class Node:
     """How a tensor was computed: the primitive, its input tensors and its parameters."""
 
-    __slots__ = ("prim", "inputs", "params")
+    __slots__ = ("prim", "inputs", "params", "saved")
 
-    def __init__(self, prim, inputs: tuple, params: dict):
+    def __init__(self, prim, inputs: tuple, params: dict, saved=None):
         self.prim = prim
         self.inputs = inputs
         self.params = params
+        self.saved = saved
 
 
 def bind_tensor_class(cls) -> None:
@@ -51,22 +52,28 @@ def wrap(data, device, node=None):
 def apply1(prim, x, params=_NO_PARAMS):
     """Applies a one-input primitive (the hot path: no loops, no isinstance)."""
     data = prim.forward(x._device.xp, x._data, **params)
+    saved = None
+    if prim.saves:
+        data, saved = data
     if data.dtype is not x._data.dtype and prim.keeps_dtype:
         data = data.astype(x._data.dtype)
     if (x._is_var or x._node is not None) and prim.backward is not NOT_DIFFERENTIABLE:
-        return wrap(data, x._device, Node(prim, (x,), params))
+        return wrap(data, x._device, Node(prim, (x,), params, saved))
     return wrap(data, x._device)
 
 
 def apply2(prim, a, b, params=_NO_PARAMS):
     """Applies a two-input primitive; the caller has checked shapes, dtypes and devices."""
     data = prim.forward(a._device.xp, a._data, b._data, **params)
+    saved = None
+    if prim.saves:
+        data, saved = data
     if data.dtype is not a._data.dtype and prim.keeps_dtype:
         data = data.astype(a._data.dtype)
     if (
         a._is_var or a._node is not None or b._is_var or b._node is not None
     ) and prim.backward is not NOT_DIFFERENTIABLE:
-        return wrap(data, a._device, Node(prim, (a, b), params))
+        return wrap(data, a._device, Node(prim, (a, b), params, saved))
     return wrap(data, a._device)
 
 
@@ -74,12 +81,15 @@ def apply(prim, inputs: tuple, params=_NO_PARAMS):
     """Applies a primitive with any number of inputs, all on the first input's device."""
     device = inputs[0]._device
     data = prim.forward(device.xp, *[t._data for t in inputs], **params)
+    saved = None
+    if prim.saves:
+        data, saved = data
     if data.dtype is not inputs[0]._data.dtype and prim.keeps_dtype:
         data = data.astype(inputs[0]._data.dtype)
     if prim.backward is not NOT_DIFFERENTIABLE:
         for t in inputs:
             if t._is_var or t._node is not None:
-                return wrap(data, device, Node(prim, inputs, params))
+                return wrap(data, device, Node(prim, inputs, params, saved))
     return wrap(data, device)
 
 

@@ -31,6 +31,17 @@ class Shape(tuple):
 
     __str__ = __repr__
 
+    def __eq__(self, other) -> bool:
+        # A list compares equal too, as Candle users write ``shape == [2, 3]``.
+        if isinstance(other, list):
+            other = tuple(other)
+        return tuple.__eq__(self, other)
+
+    def __ne__(self, other) -> bool:
+        return not self == other
+
+    __hash__ = tuple.__hash__
+
     def dims(self) -> list:
         """The dims as a list."""
         return list(self)

@@ -1,7 +1,7 @@
 """wick.nn: candle-nn in Python (layers, VarBuilder/VarMap, init, ops, losses, optimizers)."""
 
 from . import encoding, init, kv_cache, loss, ops, optim, rotary_emb
-from .activation import Activation
+from .activation import Activation, PReLU, prelu
 from .init import Init
 from .layers.conv import (
     Conv1d,
@@ -48,7 +48,7 @@ from .layers.rnn import (
     gru,
     lstm,
 )
-from .module import Func, Module, ModuleT, Sequential, func, seq
+from .module import Func, FuncT, Module, ModuleT, Sequential, func, func_t, seq
 from .ops import Dropout
 from .optim import SGD, AdamW, Optimizer, ParamsAdamW
 from .var_builder import VarBuilder
@@ -85,6 +85,8 @@ __all__ = [
     "AdamW",
     "Dropout",
     "Func",
+    "FuncT",
+    "PReLU",
     "Init",
     "Linear",
     "Module",
@@ -96,6 +98,8 @@ __all__ = [
     "VarBuilder",
     "VarMap",
     "func",
+    "func_t",
+    "prelu",
     "init",
     "linear",
     "linear_b",

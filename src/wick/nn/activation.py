@@ -70,3 +70,44 @@ _NAMED = [
 for _act in _NAMED:
     setattr(Activation, _act.name, _act)
 _ALIASES = {"gelu_new": "newgelu", "gelu_pytorch_tanh": "gelupytorchtanh", "swish": "swish"}
+
+
+class PReLU(Module):
+    """``max(x, 0) + weight * min(x, 0)`` with a learnt slope, one or one per channel (dim 1)."""
+
+    __slots__ = ("_is_scalar", "_weight")
+
+    def __init__(self, weight: Tensor, is_scalar: bool):
+        self._weight, self._is_scalar = weight, is_scalar
+
+    def weight(self) -> Tensor:
+        return self._weight
+
+    def is_scalar(self) -> bool:
+        return self._is_scalar
+
+    def forward(self, x: Tensor) -> Tensor:
+        w = self._weight
+        if self._is_scalar:
+            w = w.reshape(())
+        elif x.shape != w.shape and x.rank() >= 2:
+            if w.elem_count() != x.dim(1):
+                from ..core.errors import Msg
+
+                raise Msg(
+                    f"error in prelu: unexpected number of channels for the input, got "
+                    f"{x.dim(1)}, weight dim is {w.elem_count()}"
+                )
+            w = w.reshape([w.elem_count() if i == 1 else 1 for i in range(x.rank())])
+        return x.maximum(0.0) + x.minimum(0.0).broadcast_mul(w)
+
+    def __repr__(self) -> str:
+        return f"PReLU(weight={list(self._weight.shape)}, scalar={self._is_scalar})"
+
+
+def prelu(num_channels, vb) -> PReLU:
+    """A PReLU reading ``weight`` (init 0.25): one slope if ``num_channels`` is None."""
+    from .init import Init
+
+    w = vb.get_with_hints((1 if num_channels is None else num_channels,), "weight", Init.Const(0.25))
+    return PReLU(w, num_channels is None)

@@ -42,6 +42,12 @@ def _write(buffer: Tensor, src: Tensor, dim: int, offset: int, op: str) -> Tenso
     return buffer.slice_scatter(src.detach(), dim, offset)
 
 
+def _abs_mask(size1: int, size2: int, context: int) -> np.ndarray:
+    """True where query ``i`` may not see key ``j``: in its future or beyond ``context``."""
+    i, j = np.arange(size1)[:, None], np.arange(size2)[None, :]
+    return (size1 + j > size2 + i) | (size1 + j + context < size2 + i)
+
+
 def _with_dim(dims: list, dim: int, size: int) -> tuple:
     dims = list(dims)
     dims[dim] = size
@@ -223,10 +229,7 @@ class RotatingCache:
         return ad.narrow(dim, 0, self._current_seq_len)
 
     def _get_mask_abs(self, size1: int, size2: int, device) -> Tensor:
-        context = self._max_seq_len
-        i = np.arange(size1)[:, None]
-        j = np.arange(size2)[None, :]
-        mask = (size1 + j > size2 + i) | (size1 + j + context < size2 + i)
+        mask = _abs_mask(size1, size2, self._max_seq_len)
         return Tensor.new(mask.astype(np.uint8), as_device(device))
 
     def _get_mask_rel(self, size1: int, size2: int, device) -> Tensor:
@@ -435,9 +438,7 @@ class ScatteredCacheBuilder:
 
     def _get_mask_abs(self, size1: int, size2: int) -> Tensor:
         # Candle returns this (size1, size2) F32 mask as is (no batch dims, no dtype cast).
-        i = np.arange(size1)[:, None]
-        j = np.arange(size2)[None, :]
-        masked = (size1 + j > size2 + i) | (size1 + j + self._context < size2 + i)
+        masked = _abs_mask(size1, size2, self._context)
         return Tensor.new(np.where(masked, -np.inf, 0.0).astype(np.float32), self._device)
 
 

@@ -10,13 +10,14 @@ _LABEL_DTYPES = ("uint8", "uint32", "int64")
 
 
 def _check_labels(op: str, inp: Tensor, target: Tensor) -> None:
-    if target.dtype.as_str() not in ("u8", "u32", "i64"):
+    labels, logits = target._data, inp._data
+    if labels.dtype.name not in _LABEL_DTYPES:
         raise UnsupportedDTypeForOp(target.dtype, op)
-    if target.rank() != 1:
+    if labels.ndim != 1:
         raise Msg(f"{op}: the target tensor should have a single dimension, got {target.shape}")
-    if inp.rank() != 2:
+    if logits.ndim != 2:
         raise Msg(f"{op}: the input should have two dimensions (batch, classes), got {inp.shape}")
-    if inp.dim(0) != target.dim(0):
+    if logits.shape[0] != labels.shape[0]:
         raise ShapeMismatchBinaryOp(inp.shape, target.shape, op)
     graph.check_same_device(op, inp, target)
 

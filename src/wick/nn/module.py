@@ -80,6 +80,24 @@ def func(f) -> Func:
     return Func(f)
 
 
+class FuncT(ModuleT):
+    """A function of ``(x, train)`` used as a ModuleT (Candle's ``FuncT``)."""
+
+    def __init__(self, f):
+        self._f = f
+
+    def forward_t(self, x: Tensor, train: bool) -> Tensor:
+        return self._f(x, train)
+
+    def __repr__(self) -> str:
+        return f"FuncT({getattr(self._f, '__name__', 'f')})"
+
+
+def func_t(f) -> FuncT:
+    """Wraps a function of ``(x, train)`` as a ModuleT (Candle's ``func_t``)."""
+    return FuncT(f)
+
+
 class Sequential(Module, ModuleT):
     """Layers applied one after the other; ``forward_t`` passes ``train`` to ModuleT layers."""
 
@@ -110,6 +128,18 @@ class Sequential(Module, ModuleT):
 
     def __len__(self) -> int:
         return len(self.layers)
+
+    def is_empty(self) -> bool:
+        """True if there is no layer."""
+        return not self.layers
+
+    def forward_all(self, x: Tensor) -> list:
+        """Applies the layers in turn and returns every layer's output (Candle's ``forward_all``)."""
+        out = []
+        for layer in self.layers:
+            x = layer.forward(x) if isinstance(layer, Module) else layer.forward_t(x, False)
+            out.append(x)
+        return out
 
 
 def seq() -> Sequential:

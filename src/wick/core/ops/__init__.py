@@ -30,10 +30,17 @@ PRIMITIVES: dict = {}
 class Primitive:
     """One entry of the op table."""
 
-    __slots__ = ("name", "forward", "backward", "keeps_dtype", "takes_needs")
+    __slots__ = ("name", "forward", "backward", "keeps_dtype", "takes_needs", "saves")
 
     def __init__(
-        self, name: str, forward, backward, *, keeps_dtype: bool = True, takes_needs: bool = False
+        self,
+        name: str,
+        forward,
+        backward,
+        *,
+        keeps_dtype: bool = True,
+        takes_needs: bool = False,
+        saves: bool = False,
     ):
         if name in PRIMITIVES:
             raise ValueError(f"primitive {name} registered twice")
@@ -46,6 +53,9 @@ class Primitive:
         # Expensive backwards (matrix products) get ``needs``, one bool per input, so that
         # they skip the gradients nobody will read (e.g. the input of the first layer).
         self.takes_needs = takes_needs
+        # A fused op whose backward reuses forward work (softmax probabilities, normalisation
+        # statistics) returns ``(out, saved)``; its backward then gets ``saved=...``.
+        self.saves = saves
         PRIMITIVES[name] = self
 
     @property

@@ -73,34 +73,41 @@ def log_softmax_backward(xp, g, out, x, *, dim):
 def checked_labels(xp, targets, classes: int, op: str):
     """Labels as intp; any label outside ``[0, classes)`` raises (no skip sentinel in losses)."""
     if targets.size:
-        lo, hi = int(targets.min()), int(targets.max())
-        if hi >= classes or lo < 0:
-            raise InvalidIndex(op, hi if hi >= classes else lo, classes)
+        hi = int(targets.max())
+        if hi >= classes:
+            raise InvalidIndex(op, hi, classes)
+        if targets.dtype.kind == "i":
+            lo = int(targets.min())
+            if lo < 0:
+                raise InvalidIndex(op, lo, classes)
     return targets.astype(xp.intp, copy=False)
 
 
 def cross_entropy_forward(xp, logits, targets):
-    """Mean over the batch of ``-log_softmax(logits)[i, targets[i]]``."""
-    a = _widen(xp, logits)
-    rows = xp.arange(a.shape[0])
-    labels = checked_labels(xp, targets, a.shape[1], "cross_entropy")
-    peak = a.max(axis=1)
-    lse = xp.log(xp.exp(a - peak[:, None]).sum(axis=1)) + peak
-    loss = (lse - a[rows, labels]).sum() / a.shape[0]
-    return xp.asarray(loss, dtype=logits.dtype)
-
-
-def cross_entropy_backward(xp, g, out, logits, targets):
+    """Mean over the batch of ``-log_softmax(logits)[i, targets[i]]``; saves the softmax."""
     a = _widen(xp, logits)
     n = a.shape[0]
-    grad = xp.exp(a - a.max(axis=1, keepdims=True))
-    grad /= grad.sum(axis=1, keepdims=True)
-    grad[xp.arange(n), targets.astype(xp.intp)] -= 1
-    grad *= _widen(xp, g) / n
+    labels = checked_labels(xp, targets, a.shape[1], "cross_entropy")
+    shifted = a - a.max(axis=1, keepdims=True)
+    probs = xp.exp(shifted)
+    total = probs.sum(axis=1, keepdims=True)
+    probs /= total
+    rows = xp.arange(n)
+    loss = (xp.log(total).sum() - shifted[rows, labels].sum()) / n
+    return xp.asarray(loss, dtype=logits.dtype), (probs, rows, labels)
+
+
+def cross_entropy_backward(xp, g, out, logits, targets, *, saved):
+    probs, rows, labels = saved
+    grad = probs.copy()
+    grad[rows, labels] -= 1
+    grad *= _widen(xp, g) / logits.shape[0]
     return grad.astype(logits.dtype, copy=False), None
 
 
 LINEAR = Primitive("linear", linear_forward, linear_backward, takes_needs=True)
 SOFTMAX = Primitive("softmax", softmax_forward, softmax_backward)
 LOG_SOFTMAX = Primitive("log_softmax", log_softmax_forward, log_softmax_backward)
-CROSS_ENTROPY = Primitive("cross_entropy", cross_entropy_forward, cross_entropy_backward)
+CROSS_ENTROPY = Primitive(
+    "cross_entropy", cross_entropy_forward, cross_entropy_backward, saves=True
+)

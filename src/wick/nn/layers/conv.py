@@ -64,7 +64,7 @@ def _add_bias(x: Tensor, bias: Tensor | None) -> Tensor:
 
 
 class _ConvBase(Module):
-    __slots__ = ("_weight", "_bias", "_config")
+    __slots__ = ("_bias", "_config", "_weight")
 
     def __init__(self, weight: Tensor, bias: Tensor | None = None, config=None):
         self._weight = weight
@@ -123,7 +123,7 @@ class Conv2d(_ConvBase):
         y = x.conv2d(self._weight, c.padding, c.stride, c.dilation, c.groups)
         return _add_bias(y, self._bias)
 
-    def absorb_bn(self, bn) -> "Conv2d":
+    def absorb_bn(self, bn) -> Conv2d:
         """This convolution with an (eval-mode, affine) batch norm that follows it folded in."""
         weight_and_bias = bn.weight_and_bias()
         if weight_and_bias is None:

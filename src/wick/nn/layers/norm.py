@@ -319,7 +319,9 @@ class GroupNorm(Module):
 
     __slots__ = ("_weight", "_bias", "_eps", "_num_channels", "_num_groups")
 
-    def __init__(self, weight: Tensor, bias: Tensor, num_channels: int, num_groups: int, eps: float):
+    def __init__(
+        self, weight: Tensor, bias: Tensor, num_channels: int, num_groups: int, eps: float
+    ):
         if num_groups <= 0 or num_channels % num_groups:
             raise Msg(
                 f"GroupNorm: num_groups ({num_groups}) must divide num_channels ({num_channels})"

@@ -72,7 +72,7 @@ class LSTMConfig:
     direction: Direction = Direction.Forward
 
     @classmethod
-    def default_no_bias(cls) -> "LSTMConfig":
+    def default_no_bias(cls) -> LSTMConfig:
         """The default config without biases."""
         return cls(b_ih_init=None, b_hh_init=None)
 
@@ -92,7 +92,7 @@ class GRUConfig:
     direction: Direction = Direction.Forward
 
     @classmethod
-    def default_no_bias(cls) -> "GRUConfig":
+    def default_no_bias(cls) -> GRUConfig:
         """The default config without biases."""
         return cls(b_ih_init=None, b_hh_init=None)
 
@@ -107,8 +107,12 @@ class _Gated(RNN):
         rows = self.gates * hidden_dim
         self.w_ih = vb.get_with_hints((rows, in_dim), w_ih, config.w_ih_init)
         self.w_hh = vb.get_with_hints((rows, hidden_dim), w_hh, config.w_hh_init)
-        self.b_ih = None if config.b_ih_init is None else vb.get_with_hints(rows, b_ih, config.b_ih_init)
-        self.b_hh = None if config.b_hh_init is None else vb.get_with_hints(rows, b_hh, config.b_hh_init)
+        self.b_ih = (
+            None if config.b_ih_init is None else vb.get_with_hints(rows, b_ih, config.b_ih_init)
+        )
+        self.b_hh = (
+            None if config.b_hh_init is None else vb.get_with_hints(rows, b_hh, config.b_hh_init)
+        )
         self.hidden_dim = hidden_dim
         self._config = config
         self._dtype = vb.dtype
@@ -139,7 +143,7 @@ class _Gated(RNN):
 class LSTMState:
     """An LSTM's state: hidden ``h`` (also the output) and cell ``c``, each ``(batch, hidden)``."""
 
-    __slots__ = ("h", "c")
+    __slots__ = ("c", "h")
 
     def __init__(self, h: Tensor, c: Tensor):
         self.h = h
