@@ -11,14 +11,14 @@ import secrets
 
 import ml_dtypes  # noqa: F401 - registers bfloat16 with NumPy, which safetensors relies on
 import numpy as np
-from safetensors import safe_open
 from safetensors import numpy as st_numpy
+from safetensors import safe_open
 
+from .core import graph
 from .core.device import Device, as_device
 from .core.dtype import _FROM_NP
 from .core.errors import SafeTensorError
 from .core.tensor import Tensor
-from .core import graph
 
 
 def _to_tensor(array: np.ndarray, name: str, path, device: Device) -> Tensor:
@@ -59,7 +59,9 @@ def load(path, device: Device = None) -> dict:
     """
     device = as_device(device)
     with _open(path) as handle:
-        return {name: _to_tensor(_get(handle, name, path), name, path, device) for name in handle.keys()}
+        return {
+            name: _to_tensor(_get(handle, name, path), name, path, device) for name in handle.keys()
+        }
 
 
 def load_with_metadata(path, device: Device = None) -> tuple:

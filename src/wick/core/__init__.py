@@ -18,3 +18,18 @@ from .errors import *  # noqa: E402,F401,F403
 from .shape import D, Shape  # noqa: E402
 from .tensor import Tensor  # noqa: E402
 from .var import Var  # noqa: E402
+
+__all__ = [
+    "D",
+    "Device",
+    "DType",
+    "GradStore",
+    "Shape",
+    "Tensor",
+    "Var",
+    "print_options",
+    "set_print_options",
+    "set_print_options_default",
+    "set_print_options_full",
+    "set_print_options_short",
+]

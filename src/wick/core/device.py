@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import importlib
 
-from .errors import DeviceUnavailable
 from .backends import cpu as _cpu_backend
+from .errors import DeviceUnavailable
 
 
 class Device:
@@ -13,7 +13,7 @@ class Device:
 
     __slots__ = ("kind", "ordinal", "backend", "xp", "_rng")
 
-    Cpu: "Device"
+    Cpu: Device
 
     def __init__(self, kind: str, ordinal: int, backend):
         self.kind = kind
@@ -23,7 +23,7 @@ class Device:
         self._rng = None
 
     @staticmethod
-    def new_cuda(ordinal: int = 0) -> "Device":
+    def new_cuda(ordinal: int = 0) -> Device:
         """The CUDA device ``ordinal``; raises DeviceUnavailable saying whether CuPy or a GPU is missing."""
         key = ("cuda", ordinal)
         if key not in _CUDA_DEVICES:
@@ -33,7 +33,7 @@ class Device:
         return _CUDA_DEVICES[key]
 
     @staticmethod
-    def cuda_if_available(ordinal: int = 0) -> "Device":
+    def cuda_if_available(ordinal: int = 0) -> Device:
         """The CUDA device if CuPy and a GPU are there, else ``Device.Cpu``."""
         try:
             return Device.new_cuda(ordinal)
@@ -50,7 +50,7 @@ class Device:
         """Candle's DeviceLocation, as it prints: ``Cpu`` or ``Cuda { gpu_id: 0 }``."""
         return "Cpu" if self.kind == "cpu" else f"Cuda {{ gpu_id: {self.ordinal} }}"
 
-    def same_device(self, other: "Device") -> bool:
+    def same_device(self, other: Device) -> bool:
         return self is other
 
     def set_seed(self, seed: int) -> None:

@@ -51,7 +51,7 @@ class DType(enum.Enum):
         return _TO_NP[self]
 
     @staticmethod
-    def from_str(name: str) -> "DType":
+    def from_str(name: str) -> DType:
         """Parses Candle's lower-case name (``"f32"``)."""
         try:
             return DType(name)

@@ -185,11 +185,11 @@ def broadcast_shape_binary_op(lhs: tuple, rhs: tuple, op: str) -> tuple:
     padded_l = (1,) * (n - len(lhs)) + tuple(lhs)
     padded_r = (1,) * (n - len(rhs)) + tuple(rhs)
     out = []
-    for l, r in zip(padded_l, padded_r):
-        if l == r or r == 1:
-            out.append(l)
-        elif l == 1:
-            out.append(r)
+    for lhs_dim, rhs_dim in zip(padded_l, padded_r):
+        if lhs_dim == rhs_dim or rhs_dim == 1:
+            out.append(lhs_dim)
+        elif lhs_dim == 1:
+            out.append(rhs_dim)
         else:
             raise ShapeMismatchBinaryOp(lhs, rhs, op)
     return tuple(out)

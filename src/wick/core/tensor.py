@@ -11,6 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import display, graph
+from .backprop import backward as _backward
 from .device import Device, as_device
 from .dtype import DType, dtype_of_array, to_dtype
 from .errors import (
@@ -20,9 +21,7 @@ from .errors import (
     UnsupportedDTypeForOp,
     UnsupportedOp,
 )
-from .ops import unary
-from .backprop import backward as _backward
-from .ops import movement
+from .ops import movement, unary
 from .shape import Shape, as_shape, shape_with_hole, to_index
 from .tensor_conv import ConvMethods
 from .tensor_math import MathMethods
@@ -70,7 +69,7 @@ class Tensor(MathMethods, ShapeMethods, ConvMethods):
 
     # ----- creation -------------------------------------------------------------------------
     @classmethod
-    def new(cls, data, device: Device = None, dtype=None) -> "Tensor":
+    def new(cls, data, device: Device = None, dtype=None) -> Tensor:
         """A tensor from nested lists, a scalar or a NumPy array (floats → F64, ints → I64)."""
         device = as_device(device)
         if isinstance(data, Tensor):
@@ -79,7 +78,7 @@ class Tensor(MathMethods, ShapeMethods, ConvMethods):
         return graph.wrap(device.backend.from_host(array), device)
 
     @classmethod
-    def from_vec(cls, data, shape, device: Device = None, dtype=None) -> "Tensor":
+    def from_vec(cls, data, shape, device: Device = None, dtype=None) -> Tensor:
         """A tensor of ``shape`` (one ``-1`` hole allowed) from a flat list."""
         array = _host_array(list(data), None if dtype is None else to_dtype(dtype))
         if array.ndim != 1:
@@ -93,42 +92,42 @@ class Tensor(MathMethods, ShapeMethods, ConvMethods):
     from_slice = from_vec
 
     @classmethod
-    def from_iter(cls, iterable, device: Device = None, dtype=None) -> "Tensor":
+    def from_iter(cls, iterable, device: Device = None, dtype=None) -> Tensor:
         """A rank-1 tensor from any iterable of numbers."""
         values = list(iterable)
         return cls.from_vec(values, (len(values),), device, dtype)
 
     @classmethod
-    def from_numpy(cls, array: np.ndarray, device: Device = None) -> "Tensor":
+    def from_numpy(cls, array: np.ndarray, device: Device = None) -> Tensor:
         """A tensor with a copy of ``array``'s values and its dtype."""
         return cls.new(np.asarray(array), device)
 
     @classmethod
-    def zeros(cls, shape, dtype=DType.F32, device: Device = None) -> "Tensor":
+    def zeros(cls, shape, dtype=DType.F32, device: Device = None) -> Tensor:
         """A tensor of zeros."""
         device, dtype = as_device(device), to_dtype(dtype)
         return graph.wrap(device.xp.zeros(as_shape(shape), dtype=dtype.np), device)
 
     @classmethod
-    def ones(cls, shape, dtype=DType.F32, device: Device = None) -> "Tensor":
+    def ones(cls, shape, dtype=DType.F32, device: Device = None) -> Tensor:
         """A tensor of ones."""
         device, dtype = as_device(device), to_dtype(dtype)
         return graph.wrap(device.xp.ones(as_shape(shape), dtype=dtype.np), device)
 
     @classmethod
-    def full(cls, value, shape, device: Device = None, dtype=None) -> "Tensor":
+    def full(cls, value, shape, device: Device = None, dtype=None) -> Tensor:
         """A tensor filled with ``value`` (dtype from the value as in ``Tensor.new``)."""
         device = as_device(device)
         dtype = to_dtype(dtype) if dtype is not None else Tensor.new(value).dtype
         return graph.wrap(device.xp.full(as_shape(shape), value, dtype=dtype.np), device)
 
     @classmethod
-    def arange(cls, start, end, device: Device = None, dtype=None) -> "Tensor":
+    def arange(cls, start, end, device: Device = None, dtype=None) -> Tensor:
         """``[start, end)`` by steps of 1 (ints → I64, floats → F64)."""
         return cls.arange_step(start, end, 1, device, dtype)
 
     @classmethod
-    def arange_step(cls, start, end, step, device: Device = None, dtype=None) -> "Tensor":
+    def arange_step(cls, start, end, step, device: Device = None, dtype=None) -> Tensor:
         """``[start, end)`` by ``step``; a negative step counts down (Candle's rule)."""
         if step == 0:
             raise Msg("arange_step: step cannot be zero")
@@ -143,7 +142,7 @@ class Tensor(MathMethods, ShapeMethods, ConvMethods):
         return cls.from_vec(values, (len(values),), device, dtype)
 
     @classmethod
-    def rand(cls, lo, up, shape, device: Device = None, dtype=DType.F32) -> "Tensor":
+    def rand(cls, lo, up, shape, device: Device = None, dtype=DType.F32) -> Tensor:
         """Uniform samples in ``[lo, up)`` drawn from the device's generator."""
         device, dtype = as_device(device), to_dtype(dtype)
         _require_float(dtype, "rand")
@@ -151,54 +150,54 @@ class Tensor(MathMethods, ShapeMethods, ConvMethods):
         return graph.wrap((sample * (up - lo) + lo).astype(dtype.np), device)
 
     @classmethod
-    def randn(cls, mean, std, shape, device: Device = None, dtype=DType.F32) -> "Tensor":
+    def randn(cls, mean, std, shape, device: Device = None, dtype=DType.F32) -> Tensor:
         """Normal samples with ``mean`` and ``std`` drawn from the device's generator."""
         device, dtype = as_device(device), to_dtype(dtype)
         _require_float(dtype, "randn")
         sample = device.rng.standard_normal(as_shape(shape), dtype=np.float64)
         return graph.wrap((sample * std + mean).astype(dtype.np), device)
 
-    def rand_like(self, lo: float, up: float) -> "Tensor":
+    def rand_like(self, lo: float, up: float) -> Tensor:
         """Uniform samples with this tensor's shape, dtype and device."""
         return Tensor.rand(lo, up, self.shape, self._device, self.dtype)
 
-    def randn_like(self, mean: float, std: float) -> "Tensor":
+    def randn_like(self, mean: float, std: float) -> Tensor:
         """Normal samples with this tensor's shape, dtype and device."""
         return Tensor.randn(mean, std, self.shape, self._device, self.dtype)
 
-    def zeros_like(self) -> "Tensor":
+    def zeros_like(self) -> Tensor:
         return graph.wrap(self._device.xp.zeros_like(self._data, order="C"), self._device)
 
-    def ones_like(self) -> "Tensor":
+    def ones_like(self) -> Tensor:
         return graph.wrap(self._device.xp.ones_like(self._data, order="C"), self._device)
 
-    def full_like(self, value) -> "Tensor":
+    def full_like(self, value) -> Tensor:
         return graph.wrap(self._device.xp.full_like(self._data, value, order="C"), self._device)
 
     @classmethod
-    def empty(cls, shape, dtype=DType.F32, device: Device = None) -> "Tensor":
+    def empty(cls, shape, dtype=DType.F32, device: Device = None) -> Tensor:
         """A tensor of uninitialized values (Candle's ``unsafe fn empty``): write before reading."""
         device, dtype = as_device(device), to_dtype(dtype)
         return graph.wrap(device.xp.empty(as_shape(shape), dtype=dtype.np), device)
 
-    def empty_like(self) -> "Tensor":
+    def empty_like(self) -> Tensor:
         """An uninitialized tensor with this tensor's shape, dtype and device."""
         return Tensor.empty(self.shape, self.dtype, self._device)
 
     @classmethod
-    def eye(cls, n: int, dtype=DType.F32, device: Device = None) -> "Tensor":
+    def eye(cls, n: int, dtype=DType.F32, device: Device = None) -> Tensor:
         """The ``n`` x ``n`` identity."""
         device, dtype = as_device(device), to_dtype(dtype)
         return graph.wrap(device.xp.eye(n, dtype=dtype.np), device)
 
     @classmethod
-    def tril2(cls, n: int, dtype=DType.F32, device: Device = None) -> "Tensor":
+    def tril2(cls, n: int, dtype=DType.F32, device: Device = None) -> Tensor:
         """Ones on and below the diagonal of an ``n`` x ``n`` matrix."""
         device, dtype = as_device(device), to_dtype(dtype)
         return graph.wrap(device.xp.tri(n, dtype=dtype.np), device)
 
     @classmethod
-    def triu2(cls, n: int, dtype=DType.F32, device: Device = None) -> "Tensor":
+    def triu2(cls, n: int, dtype=DType.F32, device: Device = None) -> Tensor:
         """Ones on and above the diagonal of an ``n`` x ``n`` matrix."""
         device, dtype = as_device(device), to_dtype(dtype)
         return graph.wrap(device.xp.tri(n, dtype=dtype.np).T.copy(), device)
@@ -300,7 +299,7 @@ class Tensor(MathMethods, ShapeMethods, ConvMethods):
         return self._data.__dlpack_device__()
 
     @classmethod
-    def from_dlpack(cls, obj, device: Device = None) -> "Tensor":
+    def from_dlpack(cls, obj, device: Device = None) -> Tensor:
         """A tensor sharing memory with a DLPack-capable array (NumPy, CuPy, PyTorch, ...)."""
         device = as_device(device)
         try:
@@ -391,14 +390,14 @@ class Tensor(MathMethods, ShapeMethods, ConvMethods):
         return (_rebuild, (self.numpy().copy(), str(self._device)))
 
     # ----- conversions ------------------------------------------------------------------------
-    def to_dtype(self, dtype) -> "Tensor":
+    def to_dtype(self, dtype) -> Tensor:
         """A copy converted to ``dtype``; float → int truncates toward zero (Candle)."""
         dtype = to_dtype(dtype)
         if self._data.dtype == dtype.np:
             return self
         return graph.apply1(unary.TO_DTYPE, self, {"dtype": dtype.np})
 
-    def to_device(self, device) -> "Tensor":
+    def to_device(self, device) -> Tensor:
         """A copy on ``device`` (the same tensor if it is already there)."""
         device = as_device(device)
         if device is self._device:
@@ -407,13 +406,13 @@ class Tensor(MathMethods, ShapeMethods, ConvMethods):
         out._device = device
         return out
 
-    def detach(self) -> "Tensor":
+    def detach(self) -> Tensor:
         """The same values with no graph (storage shared)."""
         if self._node is None and not self._is_var:
             return self
         return graph.wrap(self._data, self._device)
 
-    def copy(self) -> "Tensor":
+    def copy(self) -> Tensor:
         """A copy with its own storage (recorded in the graph)."""
         return graph.apply1(unary.COPY, self)
 

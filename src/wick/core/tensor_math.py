@@ -353,7 +353,7 @@ class MathMethods:
 
     def mv(self, rhs):
         """Matrix-vector product."""
-        (m, k), n = self.dims2(), rhs.dims1()
+        (_, k), n = self.dims2(), rhs.dims1()
         if k != n:
             raise ShapeMismatchBinaryOp(self._data.shape, rhs._data.shape, "mv")
         return self.matmul(rhs.unsqueeze(1)).squeeze(1)

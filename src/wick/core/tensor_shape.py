@@ -7,6 +7,7 @@ from .dtype import DType
 from .errors import (
     BroadcastIncompatibleShapes,
     DTypeMismatchBinaryOp,
+    DuplicateDimIndex,
     InvalidIndex,
     Msg,
     NarrowInvalidArgs,
@@ -17,7 +18,6 @@ from .errors import (
     UnexpectedNumberOfDims,
     UnsupportedDTypeForOp,
     UnsupportedOp,
-    DuplicateDimIndex,
 )
 from .ops import indexing, movement
 from .shape import as_shape, shape_with_hole, to_index, to_index_plus_one, to_indexes

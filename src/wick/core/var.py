@@ -5,11 +5,11 @@ from __future__ import annotations
 from . import graph
 from .device import Device, as_device
 from .dtype import DType
-from .errors import ShapeMismatchBinaryOp, DTypeMismatchBinaryOp
+from .errors import DTypeMismatchBinaryOp, ShapeMismatchBinaryOp
 from .tensor import Tensor
 
 
-def _own(t: Tensor) -> "Var":
+def _own(t: Tensor) -> Var:
     """A Var with its own contiguous, writable copy of ``t``'s values."""
     v = object.__new__(Var)
     v._data = t._device.xp.array(t._data, copy=True, order="C")
@@ -31,11 +31,11 @@ class Var(Tensor):
     __slots__ = ()
 
     @classmethod
-    def new(cls, data, device: Device = None, dtype=None) -> "Var":
+    def new(cls, data, device: Device = None, dtype=None) -> Var:
         return _own(Tensor.new(data, device, dtype))
 
     @classmethod
-    def from_tensor(cls, t: Tensor) -> "Var":
+    def from_tensor(cls, t: Tensor) -> Var:
         """A Var holding a copy of ``t`` (``t`` itself if it already is a Var).
 
         A Var's ``as_tensor()`` gives back that Var (same storage and id), as Candle's
@@ -50,25 +50,25 @@ class Var(Tensor):
         return _own(t)
 
     @classmethod
-    def from_vec(cls, data, shape, device: Device = None, dtype=None) -> "Var":
+    def from_vec(cls, data, shape, device: Device = None, dtype=None) -> Var:
         return _own(Tensor.from_vec(data, shape, device, dtype))
 
     from_slice = from_vec
 
     @classmethod
-    def zeros(cls, shape, dtype=DType.F32, device: Device = None) -> "Var":
+    def zeros(cls, shape, dtype=DType.F32, device: Device = None) -> Var:
         return _own(Tensor.zeros(shape, dtype, device))
 
     @classmethod
-    def ones(cls, shape, dtype=DType.F32, device: Device = None) -> "Var":
+    def ones(cls, shape, dtype=DType.F32, device: Device = None) -> Var:
         return _own(Tensor.ones(shape, dtype, device))
 
     @classmethod
-    def rand(cls, lo, up, shape, device: Device = None, dtype=DType.F32) -> "Var":
+    def rand(cls, lo, up, shape, device: Device = None, dtype=DType.F32) -> Var:
         return _own(Tensor.rand(lo, up, shape, as_device(device), dtype))
 
     @classmethod
-    def randn(cls, mean, std, shape, device: Device = None, dtype=DType.F32) -> "Var":
+    def randn(cls, mean, std, shape, device: Device = None, dtype=DType.F32) -> Var:
         return _own(Tensor.randn(mean, std, shape, as_device(device), dtype))
 
     def as_tensor(self) -> Tensor:

@@ -24,8 +24,17 @@ class DataLoader:
     [[[1.0], [2.0]], [[3.0]]]
     """
 
-    def __init__(self, dataset, batch_size: int, shuffle: bool = False, drop_last: bool = False,
-                 *, seed=None, device: Device = None, shard=None):
+    def __init__(
+        self,
+        dataset,
+        batch_size: int,
+        shuffle: bool = False,
+        drop_last: bool = False,
+        *,
+        seed=None,
+        device: Device = None,
+        shard=None,
+    ):
         if batch_size < 1:
             raise Msg(f"DataLoader: batch_size must be at least 1, got {batch_size}")
         self.dataset = dataset

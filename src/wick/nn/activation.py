@@ -26,21 +26,24 @@ class Activation(Module):
         return f"Activation.{self.name}" + ("" if self.param is None else f"({self.param})")
 
     def __eq__(self, other) -> bool:
-        return isinstance(other, Activation) and (self.name, self.param) == (other.name, other.param)
+        return isinstance(other, Activation) and (self.name, self.param) == (
+            other.name,
+            other.param,
+        )
 
     def __hash__(self) -> int:
         return hash((self.name, self.param))
 
     @staticmethod
-    def Elu(alpha: float) -> "Activation":  # noqa: N802 (Candle's name)
+    def Elu(alpha: float) -> Activation:  # noqa: N802 (Candle's name)
         return Activation("Elu", Tensor.elu, alpha)
 
     @staticmethod
-    def LeakyRelu(slope: float) -> "Activation":  # noqa: N802
+    def LeakyRelu(slope: float) -> Activation:  # noqa: N802
         return Activation("LeakyRelu", ops.leaky_relu, slope)
 
     @staticmethod
-    def from_name(name: str) -> "Activation":
+    def from_name(name: str) -> Activation:
         """Parses a Hugging Face config name (``"gelu"``, ``"gelu_new"``, ``"silu"``, ...)."""
         key = _ALIASES.get(name.lower(), name.lower())
         for act in _NAMED:
@@ -109,5 +112,7 @@ def prelu(num_channels, vb) -> PReLU:
     """A PReLU reading ``weight`` (init 0.25): one slope if ``num_channels`` is None."""
     from .init import Init
 
-    w = vb.get_with_hints((1 if num_channels is None else num_channels,), "weight", Init.Const(0.25))
+    w = vb.get_with_hints(
+        (1 if num_channels is None else num_channels,), "weight", Init.Const(0.25)
+    )
     return PReLU(w, num_channels is None)

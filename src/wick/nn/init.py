@@ -6,7 +6,7 @@ import enum
 import math
 from dataclasses import dataclass
 
-from ..core import DType, Device, Tensor, Var
+from ..core import Device, DType, Tensor, Var
 from ..core.errors import Msg
 
 
@@ -42,14 +42,17 @@ class NonLinearity:
         return self._gain
 
     @staticmethod
-    def ExplicitGain(gain: float) -> "NonLinearity":  # noqa: N802 (Candle's name)
+    def ExplicitGain(gain: float) -> NonLinearity:  # noqa: N802 (Candle's name)
         return NonLinearity(f"ExplicitGain({gain})", gain)
 
     def __repr__(self) -> str:
         return f"NonLinearity.{self.name}"
 
     def __eq__(self, other) -> bool:
-        return isinstance(other, NonLinearity) and (self.name, self._gain) == (other.name, other._gain)
+        return isinstance(other, NonLinearity) and (self.name, self._gain) == (
+            other.name,
+            other._gain,
+        )
 
     def __hash__(self) -> int:
         return hash((self.name, self._gain))
@@ -71,19 +74,19 @@ class Init:
         raise NotImplementedError
 
     @staticmethod
-    def Const(value: float) -> "Const":  # noqa: N802
+    def Const(value: float) -> Const:  # noqa: N802
         return Const(value)
 
     @staticmethod
-    def Randn(mean: float, stdev: float) -> "Randn":  # noqa: N802
+    def Randn(mean: float, stdev: float) -> Randn:  # noqa: N802
         return Randn(mean, stdev)
 
     @staticmethod
-    def Uniform(lo: float, up: float) -> "Uniform":  # noqa: N802
+    def Uniform(lo: float, up: float) -> Uniform:  # noqa: N802
         return Uniform(lo, up)
 
     @staticmethod
-    def Kaiming(dist, fan, non_linearity) -> "Kaiming":  # noqa: N802
+    def Kaiming(dist, fan, non_linearity) -> Kaiming:  # noqa: N802
         return Kaiming(dist, fan, non_linearity)
 
 

@@ -26,7 +26,11 @@ class _Printable:
             for i, item in enumerate(items):
                 text = _describe(item)
                 if text is not None:
-                    label = name if len(items) == 1 and not isinstance(value, (list, tuple)) else f"{name}.{i}"
+                    label = (
+                        name
+                        if len(items) == 1 and not isinstance(value, (list, tuple))
+                        else f"{name}.{i}"
+                    )
                     out.append((label.lstrip("_"), text))
         return out
 
@@ -104,12 +108,12 @@ class Sequential(Module, ModuleT):
     def __init__(self, layers=()):
         self.layers = list(layers)
 
-    def add(self, layer) -> "Sequential":
+    def add(self, layer) -> Sequential:
         """Appends a module; returns self so calls chain."""
         self.layers.append(layer)
         return self
 
-    def add_fn(self, f) -> "Sequential":
+    def add_fn(self, f) -> Sequential:
         """Appends a function as a layer."""
         return self.add(Func(f))
 

@@ -79,8 +79,9 @@ class SGD(Optimizer):
     """Stochastic gradient descent: plain as Candle's, with optional momentum (and nesterov),
     dampening and weight decay as PyTorch's ``torch.optim.SGD``."""
 
-    def __init__(self, vars, lr: float, *, momentum=0.0, dampening=0.0, nesterov=False,
-                 weight_decay=0.0):
+    def __init__(
+        self, vars, lr: float, *, momentum=0.0, dampening=0.0, nesterov=False, weight_decay=0.0
+    ):
         super().__init__(vars)
         if nesterov and (momentum <= 0 or dampening != 0):
             raise Msg("SGD: nesterov needs momentum > 0 and dampening 0")
@@ -95,9 +96,16 @@ class SGD(Optimizer):
             if g is None:
                 continue
             self._bufs[i] = sgd_update(
-                v._device.xp, v._data, g._data, self._bufs[i], lr=self.lr,
-                momentum=self.momentum, dampening=self.dampening, nesterov=self.nesterov,
-                weight_decay=self.weight_decay, first=self._bufs[i] is None,
+                v._device.xp,
+                v._data,
+                g._data,
+                self._bufs[i],
+                lr=self.lr,
+                momentum=self.momentum,
+                dampening=self.dampening,
+                nesterov=self.nesterov,
+                weight_decay=self.weight_decay,
+                first=self._bufs[i] is None,
             )
 
     def learning_rate(self) -> float:
@@ -166,7 +174,7 @@ class AdamW(Optimizer):
         self._v = [v._device.xp.zeros_like(v._data) for v in self.vars]
 
     @classmethod
-    def new_lr(cls, vars, lr: float) -> "AdamW":
+    def new_lr(cls, vars, lr: float) -> AdamW:
         """AdamW with default parameters and learning rate ``lr``."""
         return cls(vars, ParamsAdamW(lr=lr))
 
@@ -180,8 +188,17 @@ class AdamW(Optimizer):
             if g is None:
                 continue
             adamw_update(
-                var._device.xp, var._data, g._data, m, v, lr=p.lr, beta1=p.beta1,
-                beta2=p.beta2, eps=p.eps, weight_decay=p.weight_decay, scale_m=scale_m,
+                var._device.xp,
+                var._data,
+                g._data,
+                m,
+                v,
+                lr=p.lr,
+                beta1=p.beta1,
+                beta2=p.beta2,
+                eps=p.eps,
+                weight_decay=p.weight_decay,
+                scale_m=scale_m,
                 scale_v=scale_v,
             )
 
@@ -198,8 +215,14 @@ class AdamW(Optimizer):
             tensors[f"m.{i}"] = Tensor.new(host(m), var.device)
             tensors[f"v.{i}"] = Tensor.new(host(v), var.device)
         p = self.params
-        meta = {"step_t": str(self.step_t), "lr": repr(p.lr), "beta1": repr(p.beta1),
-                "beta2": repr(p.beta2), "eps": repr(p.eps), "weight_decay": repr(p.weight_decay)}
+        meta = {
+            "step_t": str(self.step_t),
+            "lr": repr(p.lr),
+            "beta1": repr(p.beta1),
+            "beta2": repr(p.beta2),
+            "eps": repr(p.eps),
+            "weight_decay": repr(p.weight_decay),
+        }
         return tensors, meta
 
     def load_state_dict(self, tensors: dict, metadata: dict) -> None:
@@ -207,7 +230,9 @@ class AdamW(Optimizer):
         self._v = [_load_one(tensors, f"v.{i}", v) for i, v in enumerate(self.vars)]
         self.step_t = int(metadata["step_t"])
         self.params = ParamsAdamW(
-            lr=float(metadata["lr"]), beta1=float(metadata["beta1"]),
-            beta2=float(metadata["beta2"]), eps=float(metadata["eps"]),
+            lr=float(metadata["lr"]),
+            beta1=float(metadata["beta1"]),
+            beta2=float(metadata["beta2"]),
+            eps=float(metadata["eps"]),
             weight_decay=float(metadata["weight_decay"]),
         )

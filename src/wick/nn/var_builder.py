@@ -3,7 +3,7 @@ tensors / safetensors files (loading a checkpoint), as Candle's ``VarBuilder``."
 
 from __future__ import annotations
 
-from ..core import DType, Device, Tensor
+from ..core import Device, DType, Tensor
 from ..core.device import as_device
 from ..core.dtype import to_dtype
 from ..core.errors import CannotFindTensor, UnexpectedShape
@@ -68,17 +68,17 @@ class VarBuilder:
 
     # ----- constructors -----------------------------------------------------------------------
     @classmethod
-    def from_varmap(cls, varmap: VarMap, dtype=DType.F32, device: Device = None) -> "VarBuilder":
+    def from_varmap(cls, varmap: VarMap, dtype=DType.F32, device: Device = None) -> VarBuilder:
         """A builder that creates trainable variables in ``varmap``."""
         return cls(_VarMapSource(varmap), dtype, device)
 
     @classmethod
-    def from_tensors(cls, tensors: dict, dtype=DType.F32, device: Device = None) -> "VarBuilder":
+    def from_tensors(cls, tensors: dict, dtype=DType.F32, device: Device = None) -> VarBuilder:
         """A builder reading from a name → Tensor dict."""
         return cls(_TensorSource(tensors.__getitem__, tensors.__contains__), dtype, device)
 
     @classmethod
-    def from_mmaped_safetensors(cls, paths, dtype=DType.F32, device: Device = None) -> "VarBuilder":
+    def from_mmaped_safetensors(cls, paths, dtype=DType.F32, device: Device = None) -> VarBuilder:
         """A builder reading tensors lazily from one or several safetensors files."""
         from ..safetensors import MmapedSafetensors
 
@@ -86,12 +86,12 @@ class VarBuilder:
         return cls(_TensorSource(files.load, files.__contains__), dtype, device)
 
     @classmethod
-    def zeros(cls, dtype=DType.F32, device: Device = None) -> "VarBuilder":
+    def zeros(cls, dtype=DType.F32, device: Device = None) -> VarBuilder:
         """A builder whose every parameter is zeros (for shapes and tests)."""
         return cls(_ZerosSource(), dtype, device)
 
     # ----- prefixes ---------------------------------------------------------------------------
-    def pp(self, name) -> "VarBuilder":
+    def pp(self, name) -> VarBuilder:
         """A builder under the sub-path ``name`` (Candle's ``push_prefix``)."""
         return VarBuilder(
             self._source, self._dtype, self._device, self._path + (str(name),), self._rename
@@ -99,20 +99,20 @@ class VarBuilder:
 
     push_prefix = pp
 
-    def root(self) -> "VarBuilder":
+    def root(self) -> VarBuilder:
         return VarBuilder(self._source, self._dtype, self._device, (), self._rename)
 
-    def set_prefix(self, prefix: str) -> "VarBuilder":
+    def set_prefix(self, prefix: str) -> VarBuilder:
         path = tuple(prefix.split(".")) if prefix else ()
         return VarBuilder(self._source, self._dtype, self._device, path, self._rename)
 
-    def set_dtype(self, dtype) -> "VarBuilder":
+    def set_dtype(self, dtype) -> VarBuilder:
         return VarBuilder(self._source, dtype, self._device, self._path, self._rename)
 
-    def set_device(self, device) -> "VarBuilder":
+    def set_device(self, device) -> VarBuilder:
         return VarBuilder(self._source, self._dtype, device, self._path, self._rename)
 
-    def rename_f(self, f) -> "VarBuilder":
+    def rename_f(self, f) -> VarBuilder:
         """A builder that maps every full path through ``f`` before looking it up."""
         return VarBuilder(self._source, self._dtype, self._device, self._path, f)
 

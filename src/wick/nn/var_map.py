@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 
 from .. import safetensors
-from ..core import DType, Device, Tensor, Var
+from ..core import Device, DType, Tensor, Var
 from ..core.errors import CannotFindTensor, Msg, UnexpectedShape
 from .init import Init
 

@@ -4,8 +4,8 @@ broadcasting is its own op (``broadcast_as`` in movement.py), so no backward her
 
 from __future__ import annotations
 
-from . import NOT_DIFFERENTIABLE, Primitive
 from ..errors import Msg
+from . import NOT_DIFFERENTIABLE, Primitive
 
 
 def add_forward(xp, a, b):

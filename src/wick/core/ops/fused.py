@@ -7,8 +7,8 @@ f16 and bf16 inputs are computed in f32 and cast back.
 
 from __future__ import annotations
 
-from . import Primitive
 from ..errors import InvalidIndex
+from . import Primitive
 
 
 def _widen(xp, a):
@@ -29,8 +29,9 @@ def linear_forward(xp, x, w, b=None):
 def linear_backward(xp, g, out, x, w, b=None, *, needs=(True, True, True)):
     if x.dtype.itemsize == 2:
         b32 = None if b is None else _widen(xp, b)
-        grads = linear_backward(xp, _widen(xp, g), None, _widen(xp, x), _widen(xp, w), b32,
-                                needs=needs)
+        grads = linear_backward(
+            xp, _widen(xp, g), None, _widen(xp, x), _widen(xp, w), b32, needs=needs
+        )
         return tuple(None if gi is None else gi.astype(x.dtype) for gi in grads)
     if x.ndim == 2:
         g2, x2 = g, x

@@ -8,8 +8,8 @@ mathematically right one, not Candle's: see the comments there.
 
 from __future__ import annotations
 
-from . import NOT_DIFFERENTIABLE, Primitive
 from ..errors import InvalidIndex
+from . import NOT_DIFFERENTIABLE, Primitive
 
 
 def checked_ids(xp, ids, size: int, op: str):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from . import Primitive
 
+
 def matmul_forward(xp, a, b):
     if a.dtype.itemsize == 2 and a.dtype.kind != "i":
         # NumPy has no BLAS kernel for f16/bf16; a product in f32 then a cast is far faster.

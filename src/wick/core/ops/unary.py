@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import math
 
-from . import NOT_DIFFERENTIABLE, Primitive
 from ..backends import special
+from . import NOT_DIFFERENTIABLE, Primitive
 
 _SQRT_2_OVER_PI = math.sqrt(2.0 / math.pi)
 _TWO_OVER_SQRT_PI = 2.0 / math.sqrt(math.pi)

@@ -22,7 +22,7 @@ class Embedding(Module):
         self._hidden_size = hidden_size
 
     @classmethod
-    def new(cls, embeddings: Tensor, hidden_size: int) -> "Embedding":
+    def new(cls, embeddings: Tensor, hidden_size: int) -> Embedding:
         return cls(embeddings, hidden_size)
 
     def embeddings(self) -> Tensor:

@@ -47,17 +47,17 @@ class LayerNorm(Module):
         self._eps = eps
 
     @classmethod
-    def new(cls, weight: Tensor, bias: Tensor, eps: float) -> "LayerNorm":
+    def new(cls, weight: Tensor, bias: Tensor, eps: float) -> LayerNorm:
         """A layer norm with weight and bias."""
         return cls(weight, bias, eps)
 
     @classmethod
-    def new_no_bias(cls, weight: Tensor, eps: float) -> "LayerNorm":
+    def new_no_bias(cls, weight: Tensor, eps: float) -> LayerNorm:
         """A layer norm that removes the mean but has no bias."""
         return cls(weight, None, eps)
 
     @classmethod
-    def rms_norm(cls, weight: Tensor, eps: float) -> "LayerNorm":
+    def rms_norm(cls, weight: Tensor, eps: float) -> LayerNorm:
         """A layer norm that keeps the mean and has no bias: RMS normalisation."""
         return cls(weight, None, eps, remove_mean=False)
 
@@ -114,7 +114,7 @@ class RmsNorm(Module):
         self._inner = LayerNorm.rms_norm(weight, eps)
 
     @classmethod
-    def new(cls, weight: Tensor, eps: float) -> "RmsNorm":
+    def new(cls, weight: Tensor, eps: float) -> RmsNorm:
         return cls(weight, eps)
 
     def into_inner(self) -> LayerNorm:
@@ -182,7 +182,7 @@ class BatchNorm(ModuleT):
         self._eps = eps
         self._momentum = momentum
 
-    def _check_validity(self, num_features: int) -> "BatchNorm":
+    def _check_validity(self, num_features: int) -> BatchNorm:
         if self._eps < 0:
             raise Msg(f"batch-norm eps cannot be negative {self._eps}")
         if not 0.0 <= self._momentum <= 1.0:
@@ -199,26 +199,26 @@ class BatchNorm(ModuleT):
         return self
 
     @classmethod
-    def new(cls, num_features, running_mean, running_var, weight, bias, eps) -> "BatchNorm":
+    def new(cls, num_features, running_mean, running_var, weight, bias, eps) -> BatchNorm:
         """A batch norm with weight and bias (momentum 0.1); the running stats are copied."""
         return cls(running_mean, running_var, (weight, bias), eps)._check_validity(num_features)
 
     @classmethod
-    def new_no_bias(cls, num_features, running_mean, running_var, eps) -> "BatchNorm":
+    def new_no_bias(cls, num_features, running_mean, running_var, eps) -> BatchNorm:
         """A batch norm without weight or bias."""
         return cls(running_mean, running_var, None, eps)._check_validity(num_features)
 
     @classmethod
     def new_with_momentum(
         cls, num_features, running_mean, running_var, weight, bias, eps, momentum
-    ) -> "BatchNorm":
+    ) -> BatchNorm:
         out = cls(running_mean, running_var, (weight, bias), eps, momentum)
         return out._check_validity(num_features)
 
     @classmethod
     def new_no_bias_with_momentum(
         cls, num_features, running_mean, running_var, eps, momentum
-    ) -> "BatchNorm":
+    ) -> BatchNorm:
         out = cls(running_mean, running_var, None, eps, momentum)
         return out._check_validity(num_features)
 
@@ -333,7 +333,7 @@ class GroupNorm(Module):
         self._num_groups = num_groups
 
     @classmethod
-    def new(cls, weight, bias, num_channels: int, num_groups: int, eps: float) -> "GroupNorm":
+    def new(cls, weight, bias, num_channels: int, num_groups: int, eps: float) -> GroupNorm:
         return cls(weight, bias, num_channels, num_groups, eps)
 
     def weight(self) -> Tensor:
