@@ -416,6 +416,18 @@ class Tensor(MathMethods, ShapeMethods, ConvMethods):
         """A copy with its own storage (recorded in the graph)."""
         return graph.apply1(unary.COPY, self)
 
+    def apply(self, module) -> "Tensor":
+        """``module.forward(self)``, for chaining (Candle's ``apply``)."""
+        return module.forward(self)
+
+    def apply_t(self, module, train: bool) -> "Tensor":
+        """``module.forward_t(self, train)`` (Candle's ``apply_t``)."""
+        return module.forward_t(self, train)
+
+    def normalize_axis(self, axis: int) -> int:
+        """A possibly negative axis as a dim index (raises DimOutOfRange)."""
+        return to_index(axis, self._data.ndim, self._data.shape, "normalize_axis")
+
     def backward(self):
         """Gradients of this tensor (summed if not a scalar) w.r.t. every Var it depends on."""
         return _backward(self)
