@@ -19,7 +19,7 @@ import numpy as np
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "src"))
 
-from wick import Device, DType, Tensor, Var  # noqa: E402
+from wick import Device, DType, Tensor  # noqa: E402
 from wick.nn import VarBuilder, VarMap, linear  # noqa: E402
 from wick.nn.loss import cross_entropy  # noqa: E402
 

@@ -26,7 +26,7 @@ class Result:
     stdout: str
     stderr: str
 
-    def ok(self) -> "Result":
+    def ok(self) -> Result:
         assert self.returncode == 0, self.stderr
         return self
 
@@ -47,8 +47,7 @@ def run_wick(cwd, *args, block=(), timeout=120) -> Result:
         cmd = [sys.executable, "-c", BLOCKING_LAUNCHER, ",".join(block), *args]
     else:
         cmd = [sys.executable, "-m", "wick.cli.main", *args]
-    done = subprocess.run(cmd, cwd=cwd, env=env(), capture_output=True, text=True,
-                          timeout=timeout)
+    done = subprocess.run(cmd, cwd=cwd, env=env(), capture_output=True, text=True, timeout=timeout)
     return Result(done.returncode, done.stdout, done.stderr)
 
 

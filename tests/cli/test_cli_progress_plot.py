@@ -16,8 +16,9 @@ from cli_support import env
 def test_long_runs_show_a_progress_bar_on_a_terminal(tmp_path):
     master, slave = pty.openpty()
     cmd = [sys.executable, "-m", "wick.cli.main", "train", "--data", "iris", "--epochs", "40"]
-    proc = subprocess.Popen(cmd, cwd=tmp_path, env=env(), stdout=subprocess.PIPE, stderr=slave,
-                            text=True)
+    proc = subprocess.Popen(
+        cmd, cwd=tmp_path, env=env(), stdout=subprocess.PIPE, stderr=slave, text=True
+    )
     os.close(slave)
     chunks = []
 
@@ -41,8 +42,12 @@ def test_long_runs_show_a_progress_bar_on_a_terminal(tmp_path):
     assert re.search(r"\d+/40 \[", terminal), terminal  # tqdm's "12/40 [00:00<...]"
     assert "epoch/s" in terminal or "s/epoch" in terminal
     # The log lines stay on stdout, every tenth of the run, and the table follows.
-    epochs = re.findall(r"^Epoch: (\d{3})/040 \| Train Loss: \d+\.\d\d \| Train Acc: "
-                        r"\d\.\d{4} \| Test Acc: \d\.\d{4}$", out, re.M)
+    epochs = re.findall(
+        r"^Epoch: (\d{3})/040 \| Train Loss: \d+\.\d\d \| Train Acc: "
+        r"\d\.\d{4} \| Test Acc: \d\.\d{4}$",
+        out,
+        re.M,
+    )
     assert epochs == [f"{e:03d}" for e in range(4, 41, 4)]
     assert re.search(r"^\s+examples\s+loss\s+accuracy$", out, re.M)
 

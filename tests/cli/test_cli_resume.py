@@ -23,15 +23,27 @@ def same_weights(a, b) -> bool:
 
 def test_resumed_run_ends_with_the_uninterrupted_runs_weights(wick, tmp_path):
     wick("train", "--data", "iris", "--epochs", "6", "--out", "straight.safetensors").ok()
-    wick("train", "--data", "iris", "--epochs", "3", "--checkpoint", "ck.safetensors",
-         "--out", "half.safetensors").ok()
+    wick(
+        "train",
+        "--data",
+        "iris",
+        "--epochs",
+        "3",
+        "--checkpoint",
+        "ck.safetensors",
+        "--out",
+        "half.safetensors",
+    ).ok()
     assert json.loads(read_metadata(tmp_path / "ck.safetensors")["wick.run"])["epoch"] == 3
     assert not same_weights(tmp_path / "straight.safetensors", tmp_path / "half.safetensors")
-    done = wick("train", "--resume", "ck.safetensors", "--epochs", "6",
-                "--out", "resumed.safetensors").ok()
+    done = wick(
+        "train", "--resume", "ck.safetensors", "--epochs", "6", "--out", "resumed.safetensors"
+    ).ok()
     assert "resumed   ck.safetensors at epoch 3" in done.stdout
     assert "Epoch: 004/006" in done.stdout and "Epoch: 003/006" not in done.stdout
     assert same_weights(tmp_path / "straight.safetensors", tmp_path / "resumed.safetensors")
+    # The resumed run kept saving to its checkpoint.
+    assert json.loads(read_metadata(tmp_path / "ck.safetensors")["wick.run"])["epoch"] == 6
 
 
 def test_resume_with_sgd_on_the_toy_set_is_bit_for_bit_too(wick, tmp_path):
@@ -43,10 +55,21 @@ def test_resume_with_sgd_on_the_toy_set_is_bit_for_bit_too(wick, tmp_path):
 
 def test_a_run_stopped_with_ctrl_c_resumes_bit_for_bit(wick, tmp_path):
     ckpt = tmp_path / "ck.safetensors"
-    cmd = [sys.executable, "-m", "wick.cli.main", "train", "--data", "iris", "--epochs", "100000",
-           "--checkpoint", "ck.safetensors"]
-    proc = subprocess.Popen(cmd, cwd=tmp_path, env=env(), stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True)
+    cmd = [
+        sys.executable,
+        "-m",
+        "wick.cli.main",
+        "train",
+        "--data",
+        "iris",
+        "--epochs",
+        "100000",
+        "--checkpoint",
+        "ck.safetensors",
+    ]
+    proc = subprocess.Popen(
+        cmd, cwd=tmp_path, env=env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
     deadline = time.monotonic() + 60
     while not ckpt.exists() and time.monotonic() < deadline:
         time.sleep(0.05)
@@ -80,4 +103,5 @@ def test_resume_refuses_changed_data(wick, tmp_path):
     done = wick("train", "--resume", "ck.safetensors", "--epochs", "2")
     assert done.returncode == 2
     assert done.stderr == (
-        "wick: error: the data files differ from those the checkpoint was trained on\n")
+        "wick: error: the data files differ from those the checkpoint was trained on\n"
+    )

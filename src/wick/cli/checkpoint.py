@@ -20,13 +20,15 @@ def save(path: str, varmap: VarMap, optimizer: Optimizer, state: dict, spec_meta
     opt_tensors, opt_meta = optimizer.state_dict()
     tensors.update({f"optimizer.{n}": t for n, t in opt_tensors.items()})
     meta = dict(spec_meta)
-    meta.update({
-        "wick.checkpoint": KIND,
-        "wick.run": json.dumps(state),
-        "wick.optimizer_state": json.dumps(opt_meta),
-        # The generator that shuffles the batches: restoring it makes the next epochs identical.
-        "wick.rng": json.dumps(Device.Cpu.rng.bit_generator.state),
-    })
+    meta.update(
+        {
+            "wick.checkpoint": KIND,
+            "wick.run": json.dumps(state),
+            "wick.optimizer_state": json.dumps(opt_meta),
+            # The generator that shuffles the batches: restoring it makes the next epochs identical.
+            "wick.rng": json.dumps(Device.Cpu.rng.bit_generator.state),
+        }
+    )
     try:
         safetensors.save(tensors, path, meta)
     except Error as exc:
@@ -65,6 +67,7 @@ def restore(path: str, varmap: VarMap, optimizer: Optimizer) -> None:
         optimizer.load_state_dict(opt, json.loads(meta["wick.optimizer_state"]))
         Device.Cpu.rng.bit_generator.state = json.loads(meta["wick.rng"])
     except Error as exc:
-        raise CliError(f"{path}: cannot restore the checkpoint ({' '.join(str(exc).split())})")
+        reason = " ".join(str(exc).split())
+        raise CliError(f"{path}: cannot restore the checkpoint ({reason})") from None
     except (KeyError, ValueError, TypeError) as exc:
         raise CliError(f"{path}: the checkpoint's metadata is damaged ({exc})") from None

@@ -58,9 +58,10 @@ class Labeled:
     def __len__(self) -> int:
         return len(self.y)
 
-    def subset(self, ids: np.ndarray) -> "Labeled":
-        return Labeled(self.x[ids], self.y[ids], self.features, self.target, self.classes,
-                       self.source)
+    def subset(self, ids: np.ndarray) -> Labeled:
+        return Labeled(
+            self.x[ids], self.y[ids], self.features, self.target, self.classes, self.source
+        )
 
 
 def resolve(data: str) -> tuple:
@@ -195,8 +196,9 @@ def class_ids(table: Table, target: str, classes: list) -> np.ndarray:
     return ids
 
 
-def load_labeled(data: str, target: str | None, features: list | None = None,
-                 classes: list | None = None) -> Labeled:
+def load_labeled(
+    data: str, target: str | None, features: list | None = None, classes: list | None = None
+) -> Labeled:
     """A CSV file as features and class ids: every column but the target is a feature unless
     ``features`` names them; ``classes`` fixes the class list (a test file, a saved model)."""
     table = read_table(data)
@@ -244,13 +246,13 @@ class Standardizer:
     std: list
 
     @classmethod
-    def fit(cls, x: np.ndarray) -> "Standardizer":
+    def fit(cls, x: np.ndarray) -> Standardizer:
         std = x.std(axis=0)
         std[std == 0] = 1.0  # a constant column stays constant instead of dividing by zero
         return cls([float(v) for v in x.mean(axis=0)], [float(v) for v in std])
 
     @classmethod
-    def identity(cls, n: int) -> "Standardizer":
+    def identity(cls, n: int) -> Standardizer:
         return cls([0.0] * n, [1.0] * n)
 
     def apply(self, x: np.ndarray) -> np.ndarray:

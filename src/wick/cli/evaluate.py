@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from . import csvdata, model
 from .metrics import report
-from .predict import feature_columns, device_or_error
+from .predict import device_or_error, feature_columns
 
 
 def run(args) -> int:

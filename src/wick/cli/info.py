@@ -27,8 +27,9 @@ def blas() -> str:
         config = np.show_config(mode="dicts")
         lib = config["Build Dependencies"]["blas"]
         text = f"{lib.get('name', '?')} {lib.get('version', '')}".strip()
-        return text + (f" ({lib['openblas configuration']})" if "openblas configuration" in lib
-                       else "")
+        return text + (
+            f" ({lib['openblas configuration']})" if "openblas configuration" in lib else ""
+        )
     except Exception:  # noqa: BLE001 - older NumPy has no mode="dicts"
         return "unknown (NumPy does not report it)"
 

@@ -18,9 +18,28 @@ from .errors import CliError
 from .metrics import table
 
 MAX_HEADER = 100 * 1024 * 1024  # the safetensors package's own limit
-BITS = {"BOOL": 8, "U8": 8, "I8": 8, "F8_E5M2": 8, "F8_E4M3": 8, "F8_E8M0": 8, "I16": 16,
-        "U16": 16, "F16": 16, "BF16": 16, "I32": 32, "U32": 32, "F32": 32, "I64": 64, "U64": 64,
-        "F64": 64, "C64": 64, "F4": 4, "F6_E2M3": 6, "F6_E3M2": 6}
+BITS = {
+    "BOOL": 8,
+    "U8": 8,
+    "I8": 8,
+    "F8_E5M2": 8,
+    "F8_E4M3": 8,
+    "F8_E8M0": 8,
+    "I16": 16,
+    "U16": 16,
+    "F16": 16,
+    "BF16": 16,
+    "I32": 32,
+    "U32": 32,
+    "F32": 32,
+    "I64": 64,
+    "U64": 64,
+    "F64": 64,
+    "C64": 64,
+    "F4": 4,
+    "F6_E2M3": 6,
+    "F6_E3M2": 6,
+}
 
 
 def read_header(path: str) -> tuple:
@@ -60,9 +79,14 @@ def read_header(path: str) -> tuple:
 def _entry(name: str, info, data_size: int, bad: str) -> tuple:
     try:
         dtype, shape, (start, end) = info["dtype"], info["shape"], info["data_offsets"]
-        ok = (isinstance(dtype, str) and isinstance(shape, list)
-              and all(isinstance(d, int) and d >= 0 for d in shape)
-              and isinstance(start, int) and isinstance(end, int) and 0 <= start <= end <= data_size)
+        ok = (
+            isinstance(dtype, str)
+            and isinstance(shape, list)
+            and all(isinstance(d, int) and d >= 0 for d in shape)
+            and isinstance(start, int)
+            and isinstance(end, int)
+            and 0 <= start <= end <= data_size
+        )
     except (KeyError, TypeError, ValueError):
         ok = False
     if not ok:
@@ -97,8 +121,10 @@ def run(args) -> int:
         total += count
         rows.append([name, dtype, "[" + ", ".join(map(str, shape)) + "]", f"{count:,}"])
     dtypes = sorted({t[0] for t in tensors.values()})
-    print(f"{args.file}: {len(tensors)} tensors, {total:,} parameters, {_bytes(data_size)} of "
-          f"data ({', '.join(dtypes) or 'no tensors'})\n")
+    print(
+        f"{args.file}: {len(tensors)} tensors, {total:,} parameters, {_bytes(data_size)} of "
+        f"data ({', '.join(dtypes) or 'no tensors'})\n"
+    )
     rows.append(["total", "", "", f"{total:,}"])
     print(table(["name", "dtype", "shape", "parameters"], rows, "lllr"))
     print("\nmetadata" + ("" if meta else ": none"))

@@ -13,6 +13,11 @@ import sys
 from .. import __version__
 from .errors import CliError
 
+DESCRIPTION = """Train a classifier, evaluate it, predict with it, inspect safetensors files.
+
+"wick train" with no arguments runs the tutorial's training on its built-in toy data;
+"wick train --data iris" trains on Fisher's iris, shipped with wick; "--data FILE.csv" on yours."""
+
 EXAMPLES = """examples:
   wick train                                   the tutorial's job on its toy data
   wick train --data iris                       Fisher's iris, built in
@@ -36,71 +41,124 @@ def _train_options(p: argparse.ArgumentParser) -> None:
 
     d = p.add_argument_group("data (without --data: the tutorial's toy set)")
     d.add_argument("--data", metavar="CSV", help="a CSV file with a header line, or 'iris'")
-    d.add_argument("--target", metavar="COLUMN",
-                   help="the column to predict (default: the last column; 'species' for iris)")
-    d.add_argument("--features", metavar="A,B,...", type=lambda s: [c.strip() for c in s.split(",")],
-                   help="feature columns (default: every column but the target)")
+    d.add_argument(
+        "--target",
+        metavar="COLUMN",
+        help="the column to predict (default: the last column; 'species' for iris)",
+    )
+    d.add_argument(
+        "--features",
+        metavar="A,B,...",
+        type=lambda s: [c.strip() for c in s.split(",")],
+        help="feature columns (default: every column but the target)",
+    )
     d.add_argument("--test", metavar="CSV", help="a separate test file (instead of a split)")
-    d.add_argument("--test-fraction", type=float, metavar="F",
-                   help="fraction of each class held out for testing (default 0.2)")
-    d.add_argument("--standardize", action=argparse.BooleanOptionalAction, default=None,
-                   help="standardise features with training-split statistics (default: on for "
-                   "--data, off for the toy set)")
+    d.add_argument(
+        "--test-fraction",
+        type=float,
+        metavar="F",
+        help="fraction of each class held out for testing (default 0.2)",
+    )
+    d.add_argument(
+        "--standardize",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="standardise features with training-split statistics (default: on for "
+        "--data, off for the toy set)",
+    )
     m = p.add_argument_group("model and training (defaults: the tutorial's / with --data)")
-    m.add_argument("--hidden", type=parse_hidden, metavar="30,20",
-                   help="hidden layer sizes (default 30,20)")
+    m.add_argument(
+        "--hidden", type=parse_hidden, metavar="30,20", help="hidden layer sizes (default 30,20)"
+    )
     m.add_argument("--epochs", type=int, metavar="N", help="default 3 / 100")
     m.add_argument("--batch-size", type=int, metavar="N", help="default 2 / 16")
     m.add_argument("--lr", type=float, metavar="LR", help="learning rate (default 0.5 / 0.01)")
     m.add_argument("--optimizer", choices=["sgd", "adamw"], help="default sgd / adamw")
-    m.add_argument("--drop-last", action=argparse.BooleanOptionalAction, default=None,
-                   help="drop the last incomplete batch (default: on / off)")
-    m.add_argument("--seed", type=int, help="seeds the split, the weights and the shuffling "
-                   "(default 123)")
+    m.add_argument(
+        "--drop-last",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="drop the last incomplete batch (default: on / off)",
+    )
+    m.add_argument(
+        "--seed",
+        type=int,
+        help="seeds the split, the weights and the shuffling (default 1196 / 123)",
+    )
     m.add_argument("--device", choices=["cpu", "cuda"], help="default cpu")
     o = p.add_argument_group("output")
     o.add_argument("--out", metavar="PATH", help="the model file (default model.safetensors)")
-    o.add_argument("--checkpoint", metavar="PATH",
-                   help="save a checkpoint after every epoch, to continue with --resume")
-    o.add_argument("--resume", metavar="CHECKPOINT",
-                   help="continue an interrupted run bit for bit (--epochs may grow)")
-    o.add_argument("--plot", metavar="PNG", help="draw the loss and accuracy curves "
-                   "(needs matplotlib: pip install 'wick[plot]')")
+    o.add_argument(
+        "--checkpoint",
+        metavar="PATH",
+        help="save a checkpoint as epochs end (at most once a second, and the last), to "
+        "continue with --resume",
+    )
+    o.add_argument(
+        "--resume",
+        metavar="CHECKPOINT",
+        help="continue an interrupted run bit for bit (--epochs may grow)",
+    )
+    o.add_argument(
+        "--plot",
+        metavar="PNG",
+        help="draw the loss and accuracy curves (needs matplotlib: pip install 'wick[plot]')",
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog="wick", description=__doc__, epilog=EXAMPLES,
-                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = _Parser(
+        prog="wick",
+        description=DESCRIPTION,
+        epilog=EXAMPLES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     parser.add_argument("--version", action="version", version=f"wick {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     sub.required = True
 
-    p = sub.add_parser("train", help="train an MLP classifier (no arguments: the tutorial's job)",
-                       description="With no arguments, the tutorial's training on its toy data; "
-                       "with --data, an MLP classifier for a CSV file (or the built-in iris).")
+    p = sub.add_parser(
+        "train",
+        help="train an MLP classifier (no arguments: the tutorial's job)",
+        description="With no arguments, the tutorial's training on its toy data; "
+        "with --data, an MLP classifier for a CSV file (or the built-in iris).",
+    )
     _train_options(p)
 
-    p = sub.add_parser("predict", help="predict the classes of a CSV file's rows",
-                       description="Class and probabilities for every row of a CSV file.")
+    p = sub.add_parser(
+        "predict",
+        help="predict the classes of a CSV file's rows",
+        description="Class and probabilities for every row of a CSV file.",
+    )
     p.add_argument("--model", required=True, metavar="PATH", help="a model from wick train")
     p.add_argument("--data", required=True, metavar="CSV", help="rows with the model's features")
     p.add_argument("--out", metavar="PATH", help="write the predictions here (default: stdout)")
     p.add_argument("--device", choices=["cpu", "cuda"], default="cpu")
 
-    p = sub.add_parser("eval", help="accuracy, precision, recall and confusion matrix",
-                       description="Scores a model on a labelled CSV file.")
+    p = sub.add_parser(
+        "eval",
+        help="accuracy, precision, recall and confusion matrix",
+        description="Scores a model on a labelled CSV file.",
+    )
     p.add_argument("--model", required=True, metavar="PATH", help="a model from wick train")
     p.add_argument("--data", required=True, metavar="CSV", help="labelled rows")
-    p.add_argument("--target", metavar="COLUMN", help="default: the column the model was "
-                   "trained to predict")
+    p.add_argument(
+        "--target", metavar="COLUMN", help="default: the column the model was trained to predict"
+    )
     p.add_argument("--device", choices=["cpu", "cuda"], default="cpu")
 
-    p = sub.add_parser("inspect", help="tensors, shapes, dtypes and metadata of a safetensors "
-                       "file", description="Reads only the header: works on any size of file.")
+    p = sub.add_parser(
+        "inspect",
+        help="tensors, shapes, dtypes and metadata of a safetensors file",
+        description="Reads only the header: works on any size of file.",
+    )
     p.add_argument("file", metavar="FILE.safetensors")
 
-    sub.add_parser("info", help="versions, BLAS and devices",
-                   description="Versions, the BLAS NumPy uses, and the devices wick can use.")
+    sub.add_parser(
+        "info",
+        help="versions, BLAS and devices",
+        description="Versions, the BLAS NumPy uses, and the devices wick can use.",
+    )
     return parser
 
 

@@ -12,9 +12,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .. import __version__
-from .. import safetensors
-from ..core import DType, Device, Tensor
+from .. import __version__, safetensors
+from ..core import Device, DType, Tensor
 from ..core.errors import Error
 from ..nn import Module, VarBuilder, VarMap, linear
 from ..nn.ops import softmax
@@ -49,8 +48,13 @@ class ModelSpec:
             "wick.format": FORMAT,
             "wick.version": __version__,
             "wick.architecture": json.dumps(
-                {"kind": "mlp", "sizes": self.sizes, "activation": "relu", "dtype": "f32",
-                 "layers": layer_names(len(self.hidden))}
+                {
+                    "kind": "mlp",
+                    "sizes": self.sizes,
+                    "activation": "relu",
+                    "dtype": "f32",
+                    "layers": layer_names(len(self.hidden)),
+                }
             ),
             "wick.features": json.dumps(self.features),
             "wick.target": self.target,
@@ -60,7 +64,7 @@ class ModelSpec:
         }
 
     @classmethod
-    def from_metadata(cls, meta: dict, name: str) -> "ModelSpec":
+    def from_metadata(cls, meta: dict, name: str) -> ModelSpec:
         if meta.get("wick.format") != FORMAT:
             raise CliError(
                 f"{name} is a safetensors file but not a wick model (its metadata has no "
@@ -73,12 +77,22 @@ class ModelSpec:
             stats = json.loads(meta["wick.standardize"])
             training = json.loads(meta.get("wick.training", "{}"))
             sizes = [int(n) for n in arch["sizes"]]
-            spec = cls(features, meta["wick.target"], classes, sizes[1:-1],
-                       Standardizer([float(v) for v in stats["mean"]],
-                                    [float(v) for v in stats["std"]]), training)
-            ok = (sizes[0] == len(features) == len(spec.standardizer.mean)
-                  == len(spec.standardizer.std) and sizes[-1] == len(classes) >= 2
-                  and all(n > 0 for n in sizes))
+            spec = cls(
+                features,
+                meta["wick.target"],
+                classes,
+                sizes[1:-1],
+                Standardizer([float(v) for v in stats["mean"]], [float(v) for v in stats["std"]]),
+                training,
+            )
+            ok = (
+                sizes[0]
+                == len(features)
+                == len(spec.standardizer.mean)
+                == len(spec.standardizer.std)
+                and sizes[-1] == len(classes) >= 2
+                and all(n > 0 for n in sizes)
+            )
         except (KeyError, TypeError, ValueError, IndexError):
             ok = False
         if not ok:
@@ -96,9 +110,7 @@ class MLP(Module):
 
     def __init__(self, sizes: list, vb: VarBuilder):
         names = layer_names(len(sizes) - 2)
-        self.layers = [
-            linear(sizes[i], sizes[i + 1], vb.pp(name)) for i, name in enumerate(names)
-        ]
+        self.layers = [linear(sizes[i], sizes[i + 1], vb.pp(name)) for i, name in enumerate(names)]
 
     def forward(self, x: Tensor) -> Tensor:
         for layer in self.layers[:-1]:

@@ -7,8 +7,10 @@ import secrets
 
 from .errors import CliError
 
-MISSING = ("--plot needs matplotlib, which is not installed; install it with "
-           "pip install 'wick[plot]' (or pip install matplotlib)")
+MISSING = (
+    "--plot needs matplotlib, which is not installed; install it with "
+    "pip install 'wick[plot]' (or pip install matplotlib)"
+)
 
 
 def require_matplotlib(path: str) -> None:
@@ -20,8 +22,10 @@ def require_matplotlib(path: str) -> None:
     formats = Figure().canvas.get_supported_filetypes()
     ext = os.path.splitext(path)[1].lstrip(".").lower()
     if ext and ext not in formats:
-        raise CliError(f"--plot {path}: matplotlib cannot write .{ext} files (it writes "
-                       f"{', '.join(sorted(formats))})")
+        raise CliError(
+            f"--plot {path}: matplotlib cannot write .{ext} files (it writes "
+            f"{', '.join(sorted(formats))})"
+        )
 
 
 def save_curves(history: list, path: str, target: str) -> None:

@@ -46,8 +46,10 @@ def run(args) -> int:
     if spec.target in table.columns:
         y = csvdata.class_ids(table, spec.target, spec.classes)
         acc = accuracy(pred, y)
-        say(f"accuracy  {fmt(acc)} ({int((pred == y).sum())}/{len(y)}) against the column "
-            f"{spec.target!r} of {table.name}")
+        say(
+            f"accuracy  {fmt(acc)} ({int((pred == y).sum())}/{len(y)}) against the column "
+            f"{spec.target!r} of {table.name}"
+        )
     return 0
 
 

@@ -416,11 +416,11 @@ class Tensor(MathMethods, ShapeMethods, ConvMethods):
         """A copy with its own storage (recorded in the graph)."""
         return graph.apply1(unary.COPY, self)
 
-    def apply(self, module) -> "Tensor":
+    def apply(self, module) -> Tensor:
         """``module.forward(self)``, for chaining (Candle's ``apply``)."""
         return module.forward(self)
 
-    def apply_t(self, module, train: bool) -> "Tensor":
+    def apply_t(self, module, train: bool) -> Tensor:
         """``module.forward_t(self, train)`` (Candle's ``apply_t``)."""
         return module.forward_t(self, train)
 
