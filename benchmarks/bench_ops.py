@@ -43,7 +43,11 @@ def small_ops():
 
 class _MLP:
     def __init__(self, vb):
-        self.l1, self.l2, self.l3 = linear(2, 30, vb.pp("l1")), linear(30, 20, vb.pp("l2")), linear(20, 2, vb.pp("out"))
+        self.l1, self.l2, self.l3 = (
+            linear(2, 30, vb.pp("l1")),
+            linear(30, 20, vb.pp("l2")),
+            linear(20, 2, vb.pp("out")),
+        )
 
     def __call__(self, x):
         return self.l3(self.l2(self.l1(x).relu()).relu())

@@ -100,8 +100,13 @@ class TorchMLP:
         self.x, self.y = torch.from_numpy(x), torch.from_numpy(y)
         if optimizer == "adamw":
             a = ADAMW
-            self.opt = torch.optim.AdamW(self.params, lr=a["lr"], betas=(a["beta1"], a["beta2"]),
-                                         eps=a["eps"], weight_decay=a["weight_decay"])
+            self.opt = torch.optim.AdamW(
+                self.params,
+                lr=a["lr"],
+                betas=(a["beta1"], a["beta2"]),
+                eps=a["eps"],
+                weight_decay=a["weight_decay"],
+            )
         else:
             self.opt = torch.optim.SGD(self.params, lr=LR)
 
@@ -236,13 +241,17 @@ def main() -> None:
         steps = max(5, args.steps if sizes[1] < 100 else args.steps // 10)
         time_steps(impls, training, max(2, steps // 5), 1)  # warm-up
         rows.append((name, time_steps(impls, training, steps, args.repeat)))
-    print(f"\n{'workload':40s} {'wick ms':>9s} {'torch ms':>9s} {'numpy ms':>9s} "
-          f"{'wick/torch':>10s} {'wick/numpy':>10s}")
+    print(
+        f"\n{'workload':40s} {'wick ms':>9s} {'torch ms':>9s} {'numpy ms':>9s} "
+        f"{'wick/torch':>10s} {'wick/numpy':>10s}"
+    )
     for name, t in rows:
         torch_ms = f"{t['torch'] * 1e3:9.3f}" if "torch" in t else f"{'-':>9s}"
         vs_torch = f"{t['wick'] / t['torch']:10.2f}" if "torch" in t else f"{'-':>10s}"
-        print(f"{name:40s} {t['wick'] * 1e3:9.3f} {torch_ms} {t['numpy'] * 1e3:9.3f} "
-              f"{vs_torch} {t['wick'] / t['numpy']:10.2f}")
+        print(
+            f"{name:40s} {t['wick'] * 1e3:9.3f} {torch_ms} {t['numpy'] * 1e3:9.3f} "
+            f"{vs_torch} {t['wick'] / t['numpy']:10.2f}"
+        )
 
 
 if __name__ == "__main__":

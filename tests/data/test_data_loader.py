@@ -7,7 +7,9 @@ import wick
 from wick import Device, DType, Tensor
 from wick.data import DataLoader, TensorDataset
 
-X = Tensor.new([[-1.2, 3.1], [-0.9, 2.9], [-0.5, 2.6], [2.3, -1.1], [2.7, -1.5]]).to_dtype(DType.F32)
+X = Tensor.new([[-1.2, 3.1], [-0.9, 2.9], [-0.5, 2.6], [2.3, -1.1], [2.7, -1.5]]).to_dtype(
+    DType.F32
+)
 Y = Tensor.new([0, 0, 0, 1, 1]).to_dtype(DType.U32)
 
 
@@ -32,7 +34,10 @@ def test_unshuffled_batches_in_order_and_the_last_one_kept_or_dropped():
     assert len(loader) == loader.total_batches() == 3
     batches = rows(loader)
     assert [b[1] for b in batches] == [[0, 0], [0, 1], [1]]
-    assert str(next(iter(loader))[0]) == "[[-1.2000,  3.1000],\n [-0.9000,  2.9000]]\nTensor[[2, 2], f32]"
+    assert (
+        str(next(iter(loader))[0])
+        == "[[-1.2000,  3.1000],\n [-0.9000,  2.9000]]\nTensor[[2, 2], f32]"
+    )
     dropped = DataLoader(TensorDataset(X, Y), 2, drop_last=True)
     assert len(dropped) == 2 and [b[1] for b in rows(dropped)] == [[0, 0], [0, 1]]
 

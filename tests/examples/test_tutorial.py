@@ -36,7 +36,10 @@ EXACT_BLOCKS = [
 def tutorial_output() -> str:
     env = dict(os.environ, PYTHONPATH=os.path.join(ROOT, "src"))
     done = subprocess.run(
-        [sys.executable, SCRIPT, "--seed", "3"], capture_output=True, text=True, env=env,
+        [sys.executable, SCRIPT, "--seed", "3"],
+        capture_output=True,
+        text=True,
+        env=env,
         timeout=120,
     )
     assert done.returncode == 0, done.stderr
@@ -52,15 +55,24 @@ def test_tutorial_prints_the_summarised_first_weight(tutorial_output):
     # A [30, 50] f32 matrix prints 3 head and 3 tail rows of 3 + 3 values around "...".
     row = r"\[[ -]\d\.\d{4}, [ -]\d\.\d{4}, [ -]\d\.\d{4}, \.\.\., [ -]\d\.\d{4}, [ -]\d\.\d{4}, [ -]\d\.\d{4}\]"
     pattern = (
-        r"\[" + row[2:] + r",\n" + (r" " + row + r",\n") * 2 + r" \.\.\.\n"
-        + (r" " + row + r",\n") * 2 + r" " + row + r"\]\nTensor\[\[30, 50\], f32\]\n\[30, 50\]\n"
+        r"\["
+        + row[2:]
+        + r",\n"
+        + (r" " + row + r",\n") * 2
+        + r" \.\.\.\n"
+        + (r" " + row + r",\n") * 2
+        + r" "
+        + row
+        + r"\]\nTensor\[\[30, 50\], f32\]\n\[30, 50\]\n"
     )
     assert re.search(pattern, tutorial_output), tutorial_output
 
 
 def test_tutorial_probabilities_sum_to_one(tutorial_output):
     block = tutorial_output.split("## A multilayer neural network")[1].split("## Data loaders")[0]
-    probs = re.findall(r"\[\[(\d\.\d{4}), (\d\.\d{4}), (\d\.\d{4})\]\]\nTensor\[\[1, 3\], f32\]", block)
+    probs = re.findall(
+        r"\[\[(\d\.\d{4}), (\d\.\d{4}), (\d\.\d{4})\]\]\nTensor\[\[1, 3\], f32\]", block
+    )
     assert len(probs) == 2  # the logits and the probabilities
     assert abs(sum(float(p) for p in probs[1]) - 1.0) <= 2e-4
 
