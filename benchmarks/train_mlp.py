@@ -208,8 +208,14 @@ def check_same_losses(impls, name):
 
 def time_steps(impls, training, steps, repeat):
     times = {k: [] for k in impls}
-    for _ in range(repeat):
-        for k, impl in impls.items():  # interleaved: every implementation sees the same machine
+    names = list(impls)
+    for r in range(repeat):
+        # Interleaved, in a rotating order, with a pause between implementations: BLAS and
+        # OpenMP worker threads keep spinning for a while after a run and would otherwise
+        # slow down whichever implementation always comes next.
+        for k in names[r % len(names) :] + names[: r % len(names)]:
+            impl = impls[k]
+            time.sleep(0.2)
             f = impl.step if training else impl.infer
             start = time.perf_counter()
             for _ in range(steps):
@@ -238,7 +244,10 @@ def main() -> None:
         if training:
             check_same_losses({k: c(weights, x, y, optimizer) for k, c in kinds.items()}, name)
         impls = {k: c(weights, x, y, optimizer) for k, c in kinds.items()}
-        steps = max(5, args.steps if sizes[1] < 100 else args.steps // 10)
+        # About a third of a second per timed run: many steps for the tiny model, few for the big.
+        steps = max(
+            5, args.steps * 20 if sizes[1] < 100 else args.steps // (10 if sizes[1] > 500 else 1)
+        )
         time_steps(impls, training, max(2, steps // 5), 1)  # warm-up
         rows.append((name, time_steps(impls, training, steps, args.repeat)))
     print(

@@ -8,35 +8,43 @@ from .errors import BackwardNotSupported
 from .ops import NOT_DIFFERENTIABLE
 
 
-def _sorted_nodes(root) -> list:
-    """Tensors that lead to a Var, each after every tensor that consumes it (Candle's walk:
-    integer tensors and leaves that are not Vars carry no gradient), and id → leads to a Var."""
-    tracks: dict = {}  # id -> leads to a Var
-    order: list = []
-    stack = [(root, False)]
+def _id_of(t) -> int:
+    return t._id
+
+
+def _sorted_nodes(root) -> tuple:
+    """The tensors that lead to a Var, consumers first, and a map id → leads to a Var.
+
+    Candle's walk: integer tensors and leaves that are not Vars carry no gradient. Ids grow
+    with creation, so an op's output always has a larger id than its inputs: sorting by id
+    is a topological order, with no recursion.
+    """
+    seen: dict = {}
+    stack = [root]
     while stack:
-        t, expanded = stack.pop()
-        if expanded:
+        t = stack.pop()
+        tid = t._id
+        if tid in seen:
+            continue
+        seen[tid] = t
+        if not t._is_var and t._node is not None and t._data.dtype.kind not in "ui":
+            stack.extend(t._node.inputs)
+    tracks: dict = {}
+    order = []
+    for t in sorted(seen.values(), key=_id_of):
+        if t._is_var:
+            leads = True
+        elif t._node is None or t._data.dtype.kind in "ui":
+            leads = False
+        else:
+            leads = False
             for x in t._node.inputs:
                 if tracks[x._id]:
-                    tracks[t._id] = True
-                    order.append(t)
+                    leads = True
                     break
-            continue
-        tid = t._id
-        if tid in tracks:
-            continue
-        if t._is_var:
-            tracks[tid] = True
+        tracks[t._id] = leads
+        if leads:
             order.append(t)
-        elif t._node is None or t._data.dtype.kind in "ui":
-            tracks[tid] = False
-        else:
-            tracks[tid] = False  # until an input turns out to lead to a Var
-            stack.append((t, True))
-            for x in t._node.inputs:
-                if x._id not in tracks:
-                    stack.append((x, False))
     order.reverse()
     return order, tracks
 
@@ -53,7 +61,9 @@ def backward(root):
         if g is None:
             continue
         if t._is_var:
-            store._grads[t._id] = _as_tensor_of(t, g)
+            if g.dtype is not t._data.dtype or not g.flags.c_contiguous:
+                g = _normalized(t, g)
+            store._grads[t._id] = graph.wrap(g, t._device)
             continue
         node = t._node
         prim = node.prim
@@ -101,11 +111,9 @@ def _seed(root):
     return seed
 
 
-def _as_tensor_of(var, g):
-    data = g if g.flags.c_contiguous else var._device.xp.array(g, order="C")
-    if data.dtype != var._data.dtype:
-        data = data.astype(var._data.dtype)
-    return graph.wrap(data, var._device)
+def _normalized(var, g):
+    """A gradient as a contiguous array of the variable's dtype."""
+    return var._device.xp.array(g, dtype=var._data.dtype, order="C")
 
 
 class GradStore:
