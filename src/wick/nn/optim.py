@@ -59,8 +59,9 @@ class Optimizer:
         self.load_state_dict(tensors, metadata)
 
 
-def sgd_update(xp, p, g, buf, *, lr, momentum, dampening, nesterov, weight_decay, first):
-    """One SGD step on raw arrays, in place; returns the (possibly new) momentum buffer."""
+def sgd_update(xp, p, g, buf, tmp, *, lr, momentum, dampening, nesterov, weight_decay, first):
+    """One SGD step on raw arrays, in place (``tmp`` is scratch shaped like ``p``); returns the
+    (possibly new) momentum buffer."""
     if weight_decay:
         g = g + weight_decay * p
     if momentum:
@@ -71,7 +72,8 @@ def sgd_update(xp, p, g, buf, *, lr, momentum, dampening, nesterov, weight_decay
             buf += (1 - dampening) * g
         g = g + momentum * buf if nesterov else buf
     # Candle computes p - g * lr: the product first, then the subtraction.
-    p -= g * p.dtype.type(lr)
+    xp.multiply(g, p.dtype.type(lr), out=tmp)
+    p -= tmp
     return buf
 
 
@@ -89,6 +91,7 @@ class SGD(Optimizer):
         self.momentum, self.dampening = momentum, dampening
         self.nesterov, self.weight_decay = nesterov, weight_decay
         self._bufs = [None] * len(self.vars)
+        self._scratch = _Scratch(self.vars, 1)
 
     def step(self, grads) -> None:
         for i, v in enumerate(self.vars):
@@ -100,6 +103,7 @@ class SGD(Optimizer):
                 v._data,
                 g._data,
                 self._bufs[i],
+                *self._scratch.get(i),
                 lr=self.lr,
                 momentum=self.momentum,
                 dampening=self.dampening,
@@ -129,6 +133,22 @@ class SGD(Optimizer):
         ]
 
 
+class _Scratch:
+    """Per-parameter scratch arrays, allocated on first use, so updates allocate nothing."""
+
+    def __init__(self, vars, count: int):
+        self._vars, self._count = vars, count
+        self._arrays = [None] * len(vars)
+
+    def get(self, i: int) -> tuple:
+        arrays = self._arrays[i]
+        if arrays is None:
+            data = self._vars[i]._data
+            arrays = tuple(self._vars[i]._device.xp.empty_like(data) for _ in range(self._count))
+            self._arrays[i] = arrays
+        return arrays
+
+
 def _load_one(tensors: dict, name: str, v) -> object:
     t = tensors[name]
     if tuple(t.shape) != tuple(v.shape):
@@ -147,15 +167,22 @@ class ParamsAdamW:
     weight_decay: float = 0.01
 
 
-def adamw_update(xp, p, g, m, v, *, lr, beta1, beta2, eps, weight_decay, scale_m, scale_v):
-    """One AdamW step on raw arrays, in place, in Candle's order of operations."""
+def adamw_update(
+    xp, p, g, m, v, m_hat, denom, *, lr, beta1, beta2, eps, weight_decay, scale_m, scale_v
+):
+    """One AdamW step on raw arrays, in place, in Candle's order of operations; ``m_hat`` and
+    ``denom`` are scratch buffers shaped like ``p``."""
     t = p.dtype.type
     m *= t(beta1)
-    m += g * t(1.0 - beta1)
+    xp.multiply(g, t(1.0 - beta1), out=m_hat)
+    m += m_hat
     v *= t(beta2)
-    v += (g * g) * t(1.0 - beta2)
-    m_hat = m * t(scale_m)
-    denom = xp.sqrt(v * t(scale_v))
+    xp.multiply(g, g, out=denom)
+    denom *= t(1.0 - beta2)
+    v += denom
+    xp.multiply(m, t(scale_m), out=m_hat)
+    xp.multiply(v, t(scale_v), out=denom)
+    xp.sqrt(denom, out=denom)
     denom += t(eps)
     m_hat /= denom
     m_hat *= t(lr)
@@ -172,6 +199,7 @@ class AdamW(Optimizer):
         self.step_t = 0
         self._m = [v._device.xp.zeros_like(v._data) for v in self.vars]
         self._v = [v._device.xp.zeros_like(v._data) for v in self.vars]
+        self._scratch = _Scratch(self.vars, 2)
 
     @classmethod
     def new_lr(cls, vars, lr: float) -> AdamW:
@@ -183,7 +211,7 @@ class AdamW(Optimizer):
         p = self.params
         scale_m = 1.0 / (1.0 - p.beta1**self.step_t)
         scale_v = 1.0 / (1.0 - p.beta2**self.step_t)
-        for var, m, v in zip(self.vars, self._m, self._v):
+        for i, (var, m, v) in enumerate(zip(self.vars, self._m, self._v)):
             g = grads.get(var)
             if g is None:
                 continue
@@ -193,6 +221,7 @@ class AdamW(Optimizer):
                 g._data,
                 m,
                 v,
+                *self._scratch.get(i),
                 lr=p.lr,
                 beta1=p.beta1,
                 beta2=p.beta2,
