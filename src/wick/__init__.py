@@ -7,37 +7,11 @@
 Tensor[[2, 3], f64]
 """
 
-from .core import (
-    D,
-    Device,
-    DType,
-    GradStore,
-    Shape,
-    Tensor,
-    Var,
-    print_options,
-    set_print_options,
-    set_print_options_default,
-    set_print_options_full,
-    set_print_options_short,
-)
-from .core.errors import *  # noqa: F401,F403
+from .core import *  # noqa: F403 - the engine's public names are wick's
+from .core import __all__ as _core_names
+from .core.errors import *  # noqa: F403
 from .core.errors import __all__ as _error_names
 
 __version__ = "0.1.0"
 
-__all__ = [
-    "D",
-    "Device",
-    "DType",
-    "GradStore",
-    "Shape",
-    "Tensor",
-    "Var",
-    "print_options",
-    "set_print_options",
-    "set_print_options_default",
-    "set_print_options_full",
-    "set_print_options_short",
-    *_error_names,
-]
+__all__ = [*_core_names, *_error_names]

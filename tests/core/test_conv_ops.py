@@ -10,7 +10,7 @@ import numpy
 import pytest
 
 from wick.core.errors import Msg, UnexpectedNumberOfDims
-from wick.core.ops import conv
+from wick.core.ops import conv, resample
 
 np = numpy
 RNG = np.random.default_rng(1234)
@@ -302,7 +302,7 @@ POOL_CASES = [((2, 2), (2, 2)), ((3, 2), (1, 2)), ((2, 3), (3, 1)), ((3, 3), (2,
 def test_pool_forward_backward(kernel_size, stride):
     x = RNG.standard_normal((2, 3, 7, 8))
     params = {"kernel_size": kernel_size, "stride": stride}
-    for prim, red in [(conv.AVG_POOL2D, np.mean), (conv.MAX_POOL2D, np.max)]:
+    for prim, red in [(resample.AVG_POOL2D, np.mean), (resample.MAX_POOL2D, np.max)]:
         want = ref_pool(x, kernel_size, stride, red)
         for xx in [x, noncontig(x)]:
             got = prim.forward(np, xx.astype(np.float32), **params)
@@ -313,9 +313,9 @@ def test_pool_forward_backward(kernel_size, stride):
 
 def test_max_pool2d_ties_share_gradient():
     x = np.array([[[[1.0, 3.0, 0.0, 2.0], [3.0, 2.0, 1.0, 0.0]]]], np.float32)
-    out = conv.MAX_POOL2D.forward(np, x, kernel_size=(2, 2), stride=(2, 2))
+    out = resample.MAX_POOL2D.forward(np, x, kernel_size=(2, 2), stride=(2, 2))
     np.testing.assert_array_equal(out, [[[[3.0, 2.0]]]])
-    (gx,) = conv.MAX_POOL2D.backward(
+    (gx,) = resample.MAX_POOL2D.backward(
         np, np.ones_like(out), out, x, kernel_size=(2, 2), stride=(2, 2)
     )
     np.testing.assert_array_equal(gx, [[[[0, 0.5, 0, 1], [0.5, 0, 0, 0]]]])
@@ -323,9 +323,9 @@ def test_max_pool2d_ties_share_gradient():
 
 def test_pool_validation():
     with pytest.raises(Msg, match="kernel-size"):
-        conv.AVG_POOL2D.forward(np, np.zeros((1, 1, 2, 5)), kernel_size=(3, 3), stride=(1, 1))
+        resample.AVG_POOL2D.forward(np, np.zeros((1, 1, 2, 5)), kernel_size=(3, 3), stride=(1, 1))
     with pytest.raises(UnexpectedNumberOfDims):
-        conv.MAX_POOL2D.forward(np, np.zeros((1, 5, 5)), kernel_size=(2, 2), stride=(2, 2))
+        resample.MAX_POOL2D.forward(np, np.zeros((1, 5, 5)), kernel_size=(2, 2), stride=(2, 2))
 
 
 # --------------------------------------------------------------------------------------------
@@ -335,21 +335,23 @@ def test_pool_validation():
 @pytest.mark.parametrize("l_in,l_out", [(3, 12), (4, 7), (7, 3), (5, 5), (1, 4), (6, 13)])
 def test_upsample_nearest1d(l_in, l_out):
     x = RNG.standard_normal((2, 3, l_in))
-    got = conv.UPSAMPLE_NEAREST1D.forward(np, noncontig(x).astype(np.float32), target_size=l_out)
+    got = resample.UPSAMPLE_NEAREST1D.forward(
+        np, noncontig(x).astype(np.float32), target_size=l_out
+    )
     idx = [ref_nearest_index(l_in, l_out, j) for j in range(l_out)]
     np.testing.assert_array_equal(got, x[:, :, idx].astype(np.float32))
-    fd_check(conv.UPSAMPLE_NEAREST1D, [x], {"target_size": l_out})
+    fd_check(resample.UPSAMPLE_NEAREST1D, [x], {"target_size": l_out})
 
 
 @pytest.mark.parametrize("hw_in,hw_out", [((2, 3), (4, 6)), ((3, 3), (7, 5)), ((5, 4), (2, 9))])
 def test_upsample_nearest2d(hw_in, hw_out):
     x = RNG.standard_normal((2, 3, *hw_in))
     params = {"target_h": hw_out[0], "target_w": hw_out[1]}
-    got = conv.UPSAMPLE_NEAREST2D.forward(np, noncontig(x), **params)
+    got = resample.UPSAMPLE_NEAREST2D.forward(np, noncontig(x), **params)
     ih = [ref_nearest_index(hw_in[0], hw_out[0], j) for j in range(hw_out[0])]
     iw = [ref_nearest_index(hw_in[1], hw_out[1], j) for j in range(hw_out[1])]
     np.testing.assert_array_equal(got, x[:, :, ih][:, :, :, iw])
-    fd_check(conv.UPSAMPLE_NEAREST2D, [x], params)
+    fd_check(resample.UPSAMPLE_NEAREST2D, [x], params)
 
 
 BILINEAR_CASES = [
@@ -379,20 +381,20 @@ def test_upsample_bilinear2d(hw_in, hw_out, align, scales):
         "scale_w": sw,
     }
     want = ref_bilinear(x, *hw_out, align, sh, sw)
-    got = conv.UPSAMPLE_BILINEAR2D.forward(np, noncontig(x).astype(np.float32), **params)
+    got = resample.UPSAMPLE_BILINEAR2D.forward(np, noncontig(x).astype(np.float32), **params)
     assert got.dtype == np.float32
     np.testing.assert_allclose(got, want, rtol=1e-6, atol=1e-6)
-    fd_check(conv.UPSAMPLE_BILINEAR2D, [x], params)
+    fd_check(resample.UPSAMPLE_BILINEAR2D, [x], params)
 
 
 def test_bilinear_scaled_hw():
-    assert conv.bilinear_scaled_hw(4, 4, 1.5, 1.5) == (6, 6)
-    assert conv.bilinear_scaled_hw(4, 4, 2.0, 3.0) == (8, 12)
-    assert conv.bilinear_scaled_hw(2, 2, 5.0, 5.0) == (10, 10)
+    assert resample.bilinear_scaled_hw(4, 4, 1.5, 1.5) == (6, 6)
+    assert resample.bilinear_scaled_hw(4, 4, 2.0, 3.0) == (8, 12)
+    assert resample.bilinear_scaled_hw(2, 2, 5.0, 5.0) == (10, 10)
 
 
 def test_upsample_validation():
     with pytest.raises(UnexpectedNumberOfDims):
-        conv.UPSAMPLE_NEAREST2D.forward(np, np.zeros((1, 2, 3)), target_h=4, target_w=4)
+        resample.UPSAMPLE_NEAREST2D.forward(np, np.zeros((1, 2, 3)), target_h=4, target_w=4)
     with pytest.raises(Msg, match="empty"):
-        conv.UPSAMPLE_NEAREST1D.forward(np, np.zeros((1, 2, 0)), target_size=4)
+        resample.UPSAMPLE_NEAREST1D.forward(np, np.zeros((1, 2, 0)), target_size=4)

@@ -43,11 +43,9 @@ def cuda() -> str:
         device = Device.new_cuda(0)
     except Error as exc:
         return "not available: " + " ".join(str(exc).split())
-    import cupy
-
-    count = cupy.cuda.runtime.getDeviceCount()
-    name = cupy.cuda.runtime.getDeviceProperties(0)["name"].decode()
-    return f"available: {count} GPU(s), {device} is {name} (CuPy {cupy.__version__})"
+    backend = device.backend  # core/backends/cuda.py: the one module that touches CuPy
+    count, name = backend.device_count(), backend.device_name(0)
+    return f"available: {count} GPU(s), {device} is {name} (CuPy {backend.xp.__version__})"
 
 
 def run(args) -> int:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib
 
+from . import backends
 from .backends import cpu as _cpu_backend
 from .errors import DeviceUnavailable
 
@@ -21,6 +22,7 @@ class Device:
         self.backend = backend
         self.xp = backend.xp
         self._rng = None
+        backends.register(backend)  # ops, which get only xp, find the backend through it
 
     @staticmethod
     def new_cuda(ordinal: int = 0) -> Device:

@@ -291,8 +291,6 @@ def _fmt_block(
 
 def _as_host(array: object, dtype_name: str) -> np.ndarray:
     """The array on the host in the NumPy dtype that stores ``dtype_name``."""
-    if not isinstance(array, np.ndarray) and hasattr(array, "get"):
-        array = array.get()  # a CuPy array
     return np.asarray(array).astype(DType.from_str(dtype_name).np, copy=False)
 
 

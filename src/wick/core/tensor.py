@@ -106,12 +106,14 @@ class Tensor(MathMethods, ShapeMethods, ConvMethods):
     def zeros(cls, shape, dtype=DType.F32, device: Device = None) -> Tensor:
         """A tensor of zeros."""
         device, dtype = as_device(device), to_dtype(dtype)
+        device.backend.check_dtype(dtype, "zeros")
         return graph.wrap(device.xp.zeros(as_shape(shape), dtype=dtype.np), device)
 
     @classmethod
     def ones(cls, shape, dtype=DType.F32, device: Device = None) -> Tensor:
         """A tensor of ones."""
         device, dtype = as_device(device), to_dtype(dtype)
+        device.backend.check_dtype(dtype, "ones")
         return graph.wrap(device.xp.ones(as_shape(shape), dtype=dtype.np), device)
 
     @classmethod
@@ -119,6 +121,7 @@ class Tensor(MathMethods, ShapeMethods, ConvMethods):
         """A tensor filled with ``value`` (dtype from the value as in ``Tensor.new``)."""
         device = as_device(device)
         dtype = to_dtype(dtype) if dtype is not None else Tensor.new(value).dtype
+        device.backend.check_dtype(dtype, "full")
         return graph.wrap(device.xp.full(as_shape(shape), value, dtype=dtype.np), device)
 
     @classmethod
@@ -146,6 +149,7 @@ class Tensor(MathMethods, ShapeMethods, ConvMethods):
         """Uniform samples in ``[lo, up)`` drawn from the device's generator."""
         device, dtype = as_device(device), to_dtype(dtype)
         _require_float(dtype, "rand")
+        device.backend.check_dtype(dtype, "rand")
         sample = device.rng.random(as_shape(shape), dtype=np.float64)
         return graph.wrap((sample * (up - lo) + lo).astype(dtype.np), device)
 
@@ -154,6 +158,7 @@ class Tensor(MathMethods, ShapeMethods, ConvMethods):
         """Normal samples with ``mean`` and ``std`` drawn from the device's generator."""
         device, dtype = as_device(device), to_dtype(dtype)
         _require_float(dtype, "randn")
+        device.backend.check_dtype(dtype, "randn")
         sample = device.rng.standard_normal(as_shape(shape), dtype=np.float64)
         return graph.wrap((sample * std + mean).astype(dtype.np), device)
 
@@ -178,6 +183,7 @@ class Tensor(MathMethods, ShapeMethods, ConvMethods):
     def empty(cls, shape, dtype=DType.F32, device: Device = None) -> Tensor:
         """A tensor of uninitialized values (Candle's ``unsafe fn empty``): write before reading."""
         device, dtype = as_device(device), to_dtype(dtype)
+        device.backend.check_dtype(dtype, "empty")
         return graph.wrap(device.xp.empty(as_shape(shape), dtype=dtype.np), device)
 
     def empty_like(self) -> Tensor:
@@ -188,18 +194,21 @@ class Tensor(MathMethods, ShapeMethods, ConvMethods):
     def eye(cls, n: int, dtype=DType.F32, device: Device = None) -> Tensor:
         """The ``n`` x ``n`` identity."""
         device, dtype = as_device(device), to_dtype(dtype)
+        device.backend.check_dtype(dtype, "eye")
         return graph.wrap(device.xp.eye(n, dtype=dtype.np), device)
 
     @classmethod
     def tril2(cls, n: int, dtype=DType.F32, device: Device = None) -> Tensor:
         """Ones on and below the diagonal of an ``n`` x ``n`` matrix."""
         device, dtype = as_device(device), to_dtype(dtype)
+        device.backend.check_dtype(dtype, "tril2")
         return graph.wrap(device.xp.tri(n, dtype=dtype.np), device)
 
     @classmethod
     def triu2(cls, n: int, dtype=DType.F32, device: Device = None) -> Tensor:
         """Ones on and above the diagonal of an ``n`` x ``n`` matrix."""
         device, dtype = as_device(device), to_dtype(dtype)
+        device.backend.check_dtype(dtype, "triu2")
         return graph.wrap(device.xp.tri(n, dtype=dtype.np).T.copy(), device)
 
     # ----- properties -------------------------------------------------------------------------
@@ -304,8 +313,8 @@ class Tensor(MathMethods, ShapeMethods, ConvMethods):
         device = as_device(device)
         try:
             array = device.xp.from_dlpack(obj)
-        except (TypeError, BufferError, RuntimeError) as exc:
-            raise Msg(f"from_dlpack: {exc}") from None
+        except (TypeError, BufferError, RuntimeError, NotImplementedError) as exc:
+            raise Msg(f"from_dlpack: {exc}") from None  # CuPy: NotImplementedError for bf16
         dtype_of_array(array)
         return graph.wrap(array, device)
 
@@ -395,6 +404,7 @@ class Tensor(MathMethods, ShapeMethods, ConvMethods):
         dtype = to_dtype(dtype)
         if self._data.dtype == dtype.np:
             return self
+        self._device.backend.check_dtype(dtype, "to_dtype")
         return graph.apply1(unary.TO_DTYPE, self, {"dtype": dtype.np})
 
     def to_device(self, device) -> Tensor:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from . import graph
-from .ops import conv
+from .ops import conv, resample
 
 
 def _pair(value) -> tuple:
@@ -88,52 +88,52 @@ class ConvMethods:
 
     def _pool(self, prim, op: str, kernel_size, stride):
         kernel_size, stride = _pair(kernel_size), _pair(stride)
-        conv.check_pool2d(op, self._data.shape, kernel_size, stride)
+        resample.check_pool2d(op, self._data.shape, kernel_size, stride)
         return graph.apply1(prim, self, {"kernel_size": kernel_size, "stride": stride})
 
     def avg_pool2d(self, kernel_size):
         """Average over non-overlapping ``kernel_size`` windows of ``(b, c, h, w)``."""
-        return self._pool(conv.AVG_POOL2D, "avg_pool2d", kernel_size, kernel_size)
+        return self._pool(resample.AVG_POOL2D, "avg_pool2d", kernel_size, kernel_size)
 
     def avg_pool2d_with_stride(self, kernel_size, stride):
-        return self._pool(conv.AVG_POOL2D, "avg_pool2d", kernel_size, stride)
+        return self._pool(resample.AVG_POOL2D, "avg_pool2d", kernel_size, stride)
 
     def max_pool2d(self, kernel_size):
         """Maximum over non-overlapping ``kernel_size`` windows of ``(b, c, h, w)``."""
-        return self._pool(conv.MAX_POOL2D, "max_pool2d", kernel_size, kernel_size)
+        return self._pool(resample.MAX_POOL2D, "max_pool2d", kernel_size, kernel_size)
 
     def max_pool2d_with_stride(self, kernel_size, stride):
-        return self._pool(conv.MAX_POOL2D, "max_pool2d", kernel_size, stride)
+        return self._pool(resample.MAX_POOL2D, "max_pool2d", kernel_size, stride)
 
     def upsample_nearest1d(self, target_size: int):
         """Nearest-neighbour resize of ``(b, c, l)`` to length ``target_size``."""
-        conv.check_upsample("upsample_nearest1d", self._data.shape, (target_size,))
-        return graph.apply1(conv.UPSAMPLE_NEAREST1D, self, {"target_size": target_size})
+        resample.check_upsample("upsample_nearest1d", self._data.shape, (target_size,))
+        return graph.apply1(resample.UPSAMPLE_NEAREST1D, self, {"target_size": target_size})
 
     def upsample_nearest2d(self, target_h: int, target_w: int):
         """Nearest-neighbour resize of ``(b, c, h, w)`` to ``(target_h, target_w)``."""
-        conv.check_upsample("upsample_nearest2d", self._data.shape, (target_h, target_w))
+        resample.check_upsample("upsample_nearest2d", self._data.shape, (target_h, target_w))
         params = {"target_h": target_h, "target_w": target_w}
-        return graph.apply1(conv.UPSAMPLE_NEAREST2D, self, params)
+        return graph.apply1(resample.UPSAMPLE_NEAREST2D, self, params)
 
     interpolate1d = upsample_nearest1d
     interpolate2d = upsample_nearest2d
 
     def upsample_bilinear2d(self, target_h: int, target_w: int, align_corners: bool = False):
         """Bilinear resize of ``(b, c, h, w)`` (PyTorch's ``interpolate(mode="bilinear")``)."""
-        conv.check_upsample("upsample_bilinear2d", self._data.shape, (target_h, target_w))
+        resample.check_upsample("upsample_bilinear2d", self._data.shape, (target_h, target_w))
         if self._data.shape[2:] == (target_h, target_w):
             return self
         params = {"target_h": target_h, "target_w": target_w, "align_corners": align_corners}
-        return graph.apply1(conv.UPSAMPLE_BILINEAR2D, self, params)
+        return graph.apply1(resample.UPSAMPLE_BILINEAR2D, self, params)
 
     def upsample_bilinear2d_with_scale(
         self, scale_h: float, scale_w: float, align_corners: bool = False
     ):
         """Bilinear resize by scale factors (output size ``floor(size * scale)``)."""
-        conv.check_upsample("upsample_bilinear2d", self._data.shape, (1, 1))
+        resample.check_upsample("upsample_bilinear2d", self._data.shape, (1, 1))
         h, w = self._data.shape[2:]
-        target_h, target_w = conv.bilinear_scaled_hw(h, w, scale_h, scale_w)
+        target_h, target_w = resample.bilinear_scaled_hw(h, w, scale_h, scale_w)
         if (h, w) == (target_h, target_w):
             return self
         params = {
@@ -143,4 +143,4 @@ class ConvMethods:
             "scale_h": scale_h,
             "scale_w": scale_w,
         }
-        return graph.apply1(conv.UPSAMPLE_BILINEAR2D, self, params)
+        return graph.apply1(resample.UPSAMPLE_BILINEAR2D, self, params)

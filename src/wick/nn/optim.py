@@ -94,9 +94,15 @@ class SGD(Optimizer):
         self._scratch = _Scratch(self.vars, 1)
 
     def step(self, grads) -> None:
+        plain = not (self.momentum or self.weight_decay)
         for i, v in enumerate(self.vars):
             g = grads.get(v)
             if g is None:
+                continue
+            if plain:  # Candle's SGD: p - g * lr, the common case, without the general update
+                (tmp,) = self._scratch.get(i)
+                v._device.xp.multiply(g._data, v._data.dtype.type(self.lr), out=tmp)
+                v._data -= tmp
                 continue
             self._bufs[i] = sgd_update(
                 v._device.xp,

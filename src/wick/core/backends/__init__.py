@@ -1,1 +1,23 @@
-"""Array backends: NumPy on the CPU, CuPy on NVIDIA GPUs (imported only when a GPU is asked for)."""
+"""Array backends: NumPy on the CPU, CuPy on NVIDIA GPUs (imported only when a GPU is asked for).
+
+Each backend module exposes ``xp`` (its array namespace) and one named function per place where
+NumPy and CuPy differ (``scatter_add``, ``scatter_set``, ``as_strided``, ``erf``, ...); both
+modules define the same functions (``tests/core/test_backend_contract.py`` checks it). Ops get
+only ``xp``; ``of(xp)`` gives them the backend module behind it.
+"""
+
+from __future__ import annotations
+
+from . import cpu as _cpu
+
+_BY_NAMESPACE: dict = {_cpu.xp: _cpu}
+
+
+def register(backend) -> None:
+    """Makes ``backend`` reachable from its array namespace through :func:`of`."""
+    _BY_NAMESPACE[backend.xp] = backend
+
+
+def of(xp):
+    """The backend module whose array namespace is ``xp`` (e.g. ``of(np)`` is the CPU backend)."""
+    return _BY_NAMESPACE[xp]

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from . import special
+
 xp = np
 name = "cpu"
 
@@ -18,6 +20,10 @@ def from_host(array: np.ndarray) -> np.ndarray:
     return array
 
 
+def check_dtype(dtype, op: str) -> None:
+    """Raises UnsupportedDTypeForOp if this backend cannot store ``dtype`` (NumPy stores all)."""
+
+
 def new_rng(seed):
     """A random generator; ``seed=None`` draws fresh entropy."""
     return np.random.default_rng(seed)
@@ -25,3 +31,29 @@ def new_rng(seed):
 
 def synchronize() -> None:
     """Waits for pending work (nothing to wait for on the CPU)."""
+
+
+def scatter_add(target, index, values) -> None:
+    """Adds ``values`` into ``target[index]`` in place; repeated indices all accumulate."""
+    np.add.at(target, index, values)
+
+
+def scatter_set(target, index, values) -> None:
+    """``target[index] = values`` for a tuple of one index array per dim of ``target``; where
+    an index repeats, the value written last in NumPy's (row-major) order wins."""
+    target[index] = values
+
+
+def as_strided(x, shape, strides):
+    """A read-only view of ``x``'s memory with ``shape`` and byte ``strides`` (not checked)."""
+    return np.lib.stride_tricks.as_strided(x, shape=shape, strides=strides, writeable=False)
+
+
+def erf(x):
+    """The error function, elementwise, in ``x``'s float dtype (float64 for integers)."""
+    return special.erf(x)
+
+
+def erfc(x):
+    """The complementary error function ``1 - erf(x)``, elementwise, as :func:`erf`."""
+    return special.erfc(x)

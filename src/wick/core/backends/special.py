@@ -1,4 +1,7 @@
-"""Special functions NumPy lacks (erf, erfc), accurate to an ulp or two in f32 and f64."""
+"""Special functions NumPy lacks (erf, erfc), accurate to an ulp or two in f32 and f64.
+
+Used by the CPU backend only; the CUDA backend has CuPy's (``cupyx.scipy.special``).
+"""
 
 from __future__ import annotations
 
@@ -233,19 +236,11 @@ def _apply(f64_fn, x):
         return out.reshape(x.shape).astype(dtype, copy=False)
 
 
-def erf(xp, x):
-    """The error function, elementwise, in ``x``'s dtype."""
-    if xp is not np:
-        from cupyx.scipy.special import erf as cupy_erf
-
-        return cupy_erf(x)
+def erf(x):
+    """The error function of a NumPy array, elementwise, in ``x``'s dtype."""
     return _apply(_erf_f64, x)
 
 
-def erfc(xp, x):
-    """The complementary error function 1 - erf(x), elementwise, in ``x``'s dtype."""
-    if xp is not np:
-        from cupyx.scipy.special import erfc as cupy_erfc
-
-        return cupy_erfc(x)
+def erfc(x):
+    """The complementary error function 1 - erf(x) of a NumPy array, in ``x``'s dtype."""
     return _apply(_erfc_f64, x)

@@ -68,4 +68,15 @@ class Primitive:
 
 def load_all() -> None:
     """Imports every op family so that PRIMITIVES is complete."""
-    from . import binary, conv, fused, indexing, matmul, movement, norm, reduce, unary  # noqa: F401
+    from . import (  # noqa: F401
+        binary,
+        conv,
+        fused,
+        indexing,
+        matmul,
+        movement,
+        norm,
+        reduce,
+        resample,
+        unary,
+    )

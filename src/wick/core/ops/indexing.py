@@ -8,6 +8,7 @@ mathematically right one, not Candle's: see the comments there.
 
 from __future__ import annotations
 
+from .. import backends
 from ..errors import InvalidIndex
 from . import NOT_DIFFERENTIABLE, Primitive
 
@@ -49,7 +50,7 @@ def index_select_backward(xp, g, out, x, ids, *, dim):
         g = xp.where(_expand_dims_except(skip, g.ndim, dim), 0, g)
     grad = xp.zeros(x.shape, dtype=g.dtype)
     moved = xp.moveaxis(grad, dim, 0)
-    xp.add.at(moved, safe, xp.moveaxis(g, dim, 0))
+    backends.of(xp).scatter_add(moved, safe, xp.moveaxis(g, dim, 0))
     return grad, None
 
 
@@ -73,7 +74,7 @@ def gather_backward(xp, g, out, x, ids, *, dim):
     if skip is not None:
         g = xp.where(skip, 0, g)
     grad = xp.zeros(x.shape, dtype=g.dtype)
-    xp.add.at(grad, _full_index(xp, safe, dim), g)
+    backends.of(xp).scatter_add(grad, _full_index(xp, safe, dim), g)
     return grad, None
 
 
@@ -89,10 +90,10 @@ def scatter_add_forward(xp, x, ids, src, *, dim):
     safe, skip = checked_ids(xp, ids, x.shape[dim], "scatter-add")
     out = xp.array(x, copy=True)
     if skip is None:
-        xp.add.at(out, _full_index(xp, safe, dim), src)
+        backends.of(xp).scatter_add(out, _full_index(xp, safe, dim), src)
     else:
         index, keep = _scatter_index(xp, safe, skip, dim)
-        xp.add.at(out, index, src[keep])
+        backends.of(xp).scatter_add(out, index, src[keep])
     return out
 
 
@@ -109,11 +110,12 @@ def scatter_add_backward(xp, g, out, x, ids, src, *, dim):
 def scatter_forward(xp, x, ids, src, *, dim):
     safe, skip = checked_ids(xp, ids, x.shape[dim], "scatter")
     out = xp.array(x, copy=True)
+    # Repeated indices: the source element last in row-major order wins (Candle's loop order).
     if skip is None:
-        out[_full_index(xp, safe, dim)] = src
+        backends.of(xp).scatter_set(out, _full_index(xp, safe, dim), src)
     else:
         index, keep = _scatter_index(xp, safe, skip, dim)
-        out[index] = src[keep]
+        backends.of(xp).scatter_set(out, index, src[keep])
     return out
 
 
@@ -125,11 +127,11 @@ def scatter_backward(xp, g, out, x, ids, src, *, dim):
     winner = xp.full(x.shape, -1, dtype=positions.dtype)
     if skip is None:
         index = _full_index(xp, safe, dim)
-        winner[index] = positions
+        backends.of(xp).scatter_set(winner, index, positions)
         written = winner[index] == positions
     else:
         index, keep = _scatter_index(xp, safe, skip, dim)
-        winner[index] = positions[keep]
+        backends.of(xp).scatter_set(winner, index, positions[keep])
         written = xp.zeros(src.shape, dtype=bool)
         written[keep] = winner[index] == positions[keep]
     g_x = xp.where(winner >= 0, 0, g).astype(g.dtype, copy=False)
@@ -143,7 +145,7 @@ def index_add_forward(xp, x, ids, src, *, dim):
     moved_src = xp.moveaxis(src, dim, 0)
     if skip is not None:
         safe, moved_src = safe[~skip], moved_src[~skip]
-    xp.add.at(xp.moveaxis(out, dim, 0), safe, moved_src)
+    backends.of(xp).scatter_add(xp.moveaxis(out, dim, 0), safe, moved_src)
     return out
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from .. import backends
 from . import Primitive
 
 
@@ -113,7 +114,7 @@ def unfold_forward(xp, x, *, dim, size, step):
     n = (x.shape[dim] - size) // step + 1
     shape = x.shape[:dim] + (n,) + x.shape[dim + 1 :] + (size,)
     strides = x.strides[:dim] + (x.strides[dim] * step,) + x.strides[dim + 1 :] + (x.strides[dim],)
-    return xp.lib.stride_tricks.as_strided(x, shape=shape, strides=strides, writeable=False)
+    return backends.of(xp).as_strided(x, shape, strides)
 
 
 def unfold_backward(xp, g, out, x, *, dim, size, step):

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 
-from ..backends import special
+from .. import backends
 from . import NOT_DIFFERENTIABLE, Primitive
 
 _SQRT_2_OVER_PI = math.sqrt(2.0 / math.pi)
@@ -122,7 +122,7 @@ def gelu_backward(xp, g, out, x):
 
 
 def erf_forward(xp, x):
-    return special.erf(xp, x)
+    return backends.of(xp).erf(x)
 
 
 def erf_backward(xp, g, out, x):
@@ -130,11 +130,11 @@ def erf_backward(xp, g, out, x):
 
 
 def gelu_erf_forward(xp, x):
-    return 0.5 * x * (1 + special.erf(xp, x * _INV_SQRT_2))
+    return 0.5 * x * (1 + backends.of(xp).erf(x * _INV_SQRT_2))
 
 
 def gelu_erf_backward(xp, g, out, x):
-    cdf = 0.5 * (1 + special.erf(xp, x * _INV_SQRT_2))
+    cdf = 0.5 * (1 + backends.of(xp).erf(x * _INV_SQRT_2))
     pdf = _INV_SQRT_2PI * xp.exp(-0.5 * x * x)
     return (g * (cdf + x * pdf),)
 

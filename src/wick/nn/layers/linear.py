@@ -28,13 +28,17 @@ class Linear(Module):
 
     def forward(self, x: Tensor) -> Tensor:
         w = self._weight
-        if x._data.shape[-1:] != w._data.shape[1:]:
-            raise ShapeMismatchBinaryOp(x._data.shape, w._data.shape, "linear")
-        graph.check_same_dtype("linear", x, w)
+        xd, wd = x._data, w._data
+        if xd.ndim == 0 or xd.shape[-1] != wd.shape[1]:
+            raise ShapeMismatchBinaryOp(xd.shape, wd.shape, "linear")
+        if xd.dtype is not wd.dtype:
+            graph.check_same_dtype("linear", x, w)
         graph.check_same_device("linear", x, w)
         if self._bias is None:
             return graph.apply2(fused.LINEAR, x, w)
         return graph.apply(fused.LINEAR, (x, w, self._bias))
+
+    __call__ = forward  # one Python call less per layer on the hot path
 
     def __repr__(self) -> str:
         out_dim, in_dim = self._weight.shape
