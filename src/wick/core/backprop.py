@@ -8,10 +8,6 @@ from .errors import BackwardNotSupported
 from .ops import NOT_DIFFERENTIABLE
 
 
-def _id_of(t) -> int:
-    return t._id
-
-
 def _sorted_nodes(root) -> tuple:
     """The tensors that lead to a Var, consumers first, and a map id → leads to a Var.
 
@@ -31,7 +27,8 @@ def _sorted_nodes(root) -> tuple:
             stack.extend(t._node.inputs)
     tracks: dict = {}
     order = []
-    for t in sorted(seen.values(), key=_id_of):
+    for tid in sorted(seen):
+        t = seen[tid]
         if t._is_var:
             leads = True
         elif t._node is None or t._data.dtype.kind in "ui":

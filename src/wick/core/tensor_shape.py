@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import numpy as np
+
 from . import graph
 from .dtype import DType
 from .errors import (
@@ -22,11 +24,11 @@ from .errors import (
 from .ops import indexing, movement
 from .shape import as_shape, shape_with_hole, to_index, to_index_plus_one, to_indexes
 
-_INDEX_DTYPES = ("uint8", "uint32", "int64")
+_INDEX_DTYPES = frozenset(map(np.dtype, ("uint8", "uint32", "int64")))
 
 
 def _check_ids(ids, op: str) -> None:
-    if ids._data.dtype.name not in _INDEX_DTYPES:
+    if ids._data.dtype not in _INDEX_DTYPES:
         raise UnsupportedDTypeForOp(ids.dtype, op)
 
 

@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+import numpy as np
+
 from ..core import Tensor, graph
 from ..core.errors import Msg, ShapeMismatchBinaryOp, UnsupportedDTypeForOp
 from ..core.ops import fused
 
-_LABEL_DTYPES = ("uint8", "uint32", "int64")
+_LABEL_DTYPES = frozenset(map(np.dtype, ("uint8", "uint32", "int64")))
 
 
 def _check_labels(op: str, inp: Tensor, target: Tensor) -> None:
     labels, logits = target._data, inp._data
-    if labels.dtype.name not in _LABEL_DTYPES:
+    if labels.dtype not in _LABEL_DTYPES:
         raise UnsupportedDTypeForOp(target.dtype, op)
     if labels.ndim != 1:
         raise Msg(f"{op}: the target tensor should have a single dimension, got {target.shape}")

@@ -183,7 +183,7 @@ def sort_forward(xp, x, *, asc):
 
 def _descending_key(xp, x):
     """A key whose ascending order is ``x``'s descending order, without overflow."""
-    if x.dtype.kind == "f" or x.dtype.name == "bfloat16":
+    if x.dtype.kind in "fV":  # "V": ml_dtypes' bfloat16
         return -x
     return -x.astype(xp.int64)
 
