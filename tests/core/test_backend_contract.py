@@ -55,9 +55,12 @@ SHARED_XP_NAMES = {
     "where",
     # reductions and scans: axis tuples, keepdims= and dtype= accepted (argmax/argmin too).
     "sum", "argmax", "argmin", "cumsum",
+    # CuPy 13's ufunc.reduce exists for add and multiply only (add.reduce is array.sum).
+    "add.reduce",
     # layout: views in both (CuPy's broadcast_to views are writable, never written here).
-    "swapaxes", "transpose", "moveaxis", "broadcast_to", "flip", "concatenate",
-    "pad", "take",
+    "swapaxes", "transpose", "moveaxis", "broadcast_to", "flip", "concatenate", "pad",
+    # take: CuPy wraps out-of-range indices where NumPy raises; wick range-checks ids first.
+    "take",
     # argsort: CuPy accepts only kind=None or "stable", and "stable" is what wick passes.
     "argsort",
     # copyto: CuPy copies through a ufunc that buffers overlapping inputs (Var.set relies on it).
