@@ -3,33 +3,24 @@
 from __future__ import annotations
 
 import json
+import os
 import re
+import sys
 
 import numpy as np
 from cli_support import iris_rows, write
 
 from wick import Device, DType, Tensor
 from wick.data import DataLoader, TensorDataset
-from wick.nn import Module, VarBuilder, VarMap, linear
+from wick.nn import VarBuilder, VarMap
 from wick.nn.loss import cross_entropy
 from wick.nn.optim import SGD
 from wick.safetensors import load, read_metadata
 
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "..", "examples"))
+from tutorial import NeuralNetwork  # noqa: E402 - the tutorial's own network, one definition
+
 LOG_LINE = r"^Epoch: 00(\d)/003 \| Batch 00(\d)/002 \| Train Loss: (\d+\.\d\d)$"
-
-
-class NeuralNetwork(Module):
-    """The tutorial's network, as the tutorial writes it."""
-
-    def __init__(self, num_inputs, num_outputs, vb):
-        self.layer_1 = linear(num_inputs, 30, vb.pp("l1"))
-        self.layer_2 = linear(30, 20, vb.pp("l2"))
-        self.output_layer = linear(20, num_outputs, vb.pp("out"))
-
-    def forward(self, x):
-        x = self.layer_1(x).relu()
-        x = self.layer_2(x).relu()
-        return self.output_layer(x)
 
 
 def tutorial_losses(seed: int) -> list:
