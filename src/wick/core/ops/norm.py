@@ -25,18 +25,20 @@ def _normalised(xp, a, eps):
 
 
 def layer_norm_forward(xp, x, alpha, beta, *, eps):
-    """``(x - mean) / sqrt(var + eps) * alpha + beta``, the variance biased (divides by n)."""
-    xhat, _ = _normalised(xp, _widen(xp, x), eps)
-    xhat *= _widen(xp, alpha)
-    xhat += _widen(xp, beta)
-    return xhat.astype(x.dtype, copy=False)
+    """``(x - mean) / sqrt(var + eps) * alpha + beta``, the variance biased (divides by n).
+
+    Saves the normalised input and the reciprocal std for the backward."""
+    xhat, rstd = _normalised(xp, _widen(xp, x), eps)
+    y = xhat * _widen(xp, alpha)
+    y += _widen(xp, beta)
+    return y.astype(x.dtype, copy=False), (xhat, rstd)
 
 
-def layer_norm_backward(xp, g, out, x, alpha, beta, *, eps):
+def layer_norm_backward(xp, g, out, x, alpha, beta, *, eps, saved):
     # With xhat the normalised x and dy = g * alpha:
     # dx = rstd * (dy - mean(dy) - xhat * mean(dy * xhat)), dalpha = sum(g * xhat), dbeta = sum(g).
     gw = _widen(xp, g)
-    xhat, rstd = _normalised(xp, _widen(xp, x), eps)
+    xhat, rstd = saved
     axes = _leading_axes(gw)
     galpha = (gw * xhat).sum(axis=axes)
     gbeta = gw.sum(axis=axes)
@@ -75,5 +77,5 @@ def rms_norm_backward(xp, g, out, x, alpha, *, eps):
     return gx.astype(x.dtype, copy=False), galpha.astype(alpha.dtype, copy=False)
 
 
-LAYER_NORM = Primitive("layer_norm", layer_norm_forward, layer_norm_backward)
+LAYER_NORM = Primitive("layer_norm", layer_norm_forward, layer_norm_backward, saves=True)
 RMS_NORM = Primitive("rms_norm", rms_norm_forward, rms_norm_backward)
