@@ -20,19 +20,11 @@ import numpy as np
 from .. import backends
 from ..errors import Msg, UnexpectedNumberOfDims
 from . import Primitive
+from .precision import widen
 
 
 def _fmt(shape) -> str:
     return "[" + ", ".join(str(d) for d in shape) + "]"
-
-
-def _low_precision(dtype) -> bool:
-    """f16 and bf16: computed in f32 (no BLAS for them on the CPU) and cast back."""
-    return dtype.itemsize == 2 and (dtype.kind == "f" or dtype.name == "bfloat16")
-
-
-def _up(xp, a):
-    return a.astype(xp.float32) if _low_precision(a.dtype) else a
 
 
 def _down(a, dtype):
@@ -244,7 +236,7 @@ def _conv(xp, x, w, padding, stride, dilation, groups, out_sizes=None):
             conv_out_len(x.shape[2 + i], k_sizes[i], padding, stride, dilation) for i in range(nd)
         )
     dtype = x.dtype
-    x, w = _up(xp, x), _up(xp, w)
+    x, w = widen(xp, x), widen(xp, w)
     cols = _cols(xp, x, k_sizes, out_sizes, padding, stride, dilation, groups)
     wm = w.reshape(groups, 1, w.shape[0] // groups, math.prod(w.shape[1:]))  # (g, 1, o, C*K)
     out = wm @ cols  # (g, b, o, L): one GEMM per (group, batch) entry
@@ -260,7 +252,7 @@ def _conv_input_grad(xp, gy, w, in_sizes, padding, stride, dilation, groups):
     b, c_out = gy.shape[:2]
     c_g = w.shape[1]
     dtype = gy.dtype
-    gy, w = _up(xp, gy), _up(xp, w)
+    gy, w = widen(xp, gy), widen(xp, w)
     o_g, n_out = c_out // groups, math.prod(out_sizes)
     wm = w.reshape(groups, o_g, math.prod(w.shape[1:])).transpose(0, 2, 1)[:, None]  # (g,1,CK,o)
     gm = gy.reshape(b, groups, o_g, n_out).transpose(1, 0, 2, 3)  # (g, b, o, L)
@@ -283,7 +275,7 @@ def _conv_kernel_grad(xp, x, gy, k_sizes, padding, stride, dilation, groups):
     """Gradient of :func:`_conv` w.r.t. its kernel: -> (c_out, c_in/g, *K)."""
     b, c_out = gy.shape[:2]
     dtype = gy.dtype
-    x, gy = _up(xp, x), _up(xp, gy)
+    x, gy = widen(xp, x), widen(xp, gy)
     cols = _cols(
         xp, x, k_sizes, gy.shape[2:], padding, stride, dilation, groups, for_kernel=True
     )  # (g, C*K, b*L)

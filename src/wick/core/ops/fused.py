@@ -9,17 +9,14 @@ from __future__ import annotations
 
 from ..errors import InvalidIndex
 from . import Primitive
-
-
-def _widen(xp, a):
-    return a.astype(xp.float32) if a.dtype.itemsize == 2 and a.dtype.kind != "i" else a
+from .precision import is_half, widen
 
 
 def linear_forward(xp, x, w, b=None):
     """``x @ w.T (+ b)`` for ``x`` of shape (..., in) and ``w`` of shape (out, in)."""
-    if x.dtype.itemsize == 2:
-        b32 = None if b is None else _widen(xp, b)
-        return linear_forward(xp, _widen(xp, x), _widen(xp, w), b32).astype(x.dtype)
+    if is_half(x.dtype):
+        b32 = None if b is None else widen(xp, b)
+        return linear_forward(xp, widen(xp, x), widen(xp, w), b32).astype(x.dtype)
     y = x @ w.T
     if b is not None:
         y += b
@@ -27,10 +24,10 @@ def linear_forward(xp, x, w, b=None):
 
 
 def linear_backward(xp, g, out, x, w, b=None, *, needs=(True, True, True)):
-    if x.dtype.itemsize == 2:
-        b32 = None if b is None else _widen(xp, b)
+    if is_half(x.dtype):
+        b32 = None if b is None else widen(xp, b)
         grads = linear_backward(
-            xp, _widen(xp, g), None, _widen(xp, x), _widen(xp, w), b32, needs=needs
+            xp, widen(xp, g), None, widen(xp, x), widen(xp, w), b32, needs=needs
         )
         return tuple(None if gi is None else gi.astype(x.dtype) for gi in grads)
     if x.ndim == 2:
@@ -48,26 +45,26 @@ def linear_backward(xp, g, out, x, w, b=None, *, needs=(True, True, True)):
 
 
 def softmax_forward(xp, x, *, dim):
-    a = _widen(xp, x)
+    a = widen(xp, x)
     e = xp.exp(a - a.max(axis=dim, keepdims=True))
     e /= e.sum(axis=dim, keepdims=True)
     return e.astype(x.dtype, copy=False)
 
 
 def softmax_backward(xp, g, out, x, *, dim):
-    gw, o = _widen(xp, g), _widen(xp, out)
+    gw, o = widen(xp, g), widen(xp, out)
     return ((o * (gw - (gw * o).sum(axis=dim, keepdims=True))).astype(x.dtype, copy=False),)
 
 
 def log_softmax_forward(xp, x, *, dim):
-    a = _widen(xp, x)
+    a = widen(xp, x)
     shifted = a - a.max(axis=dim, keepdims=True)
     shifted -= xp.log(xp.exp(shifted).sum(axis=dim, keepdims=True))
     return shifted.astype(x.dtype, copy=False)
 
 
 def log_softmax_backward(xp, g, out, x, *, dim):
-    gw, o = _widen(xp, g), _widen(xp, out)
+    gw, o = widen(xp, g), widen(xp, out)
     return ((gw - xp.exp(o) * gw.sum(axis=dim, keepdims=True)).astype(x.dtype, copy=False),)
 
 
@@ -86,7 +83,7 @@ def checked_labels(xp, targets, classes: int, op: str):
 
 def cross_entropy_forward(xp, logits, targets):
     """Mean over the batch of ``-log_softmax(logits)[i, targets[i]]``; saves the softmax."""
-    a = _widen(xp, logits)
+    a = widen(xp, logits)
     n = a.shape[0]
     labels = checked_labels(xp, targets, a.shape[1], "cross_entropy")
     shifted = a - a.max(axis=1, keepdims=True)
@@ -102,7 +99,7 @@ def cross_entropy_backward(xp, g, out, logits, targets, *, saved):
     probs, rows, labels = saved
     grad = probs.copy()
     grad[rows, labels] -= 1
-    grad *= _widen(xp, g) / logits.shape[0]
+    grad *= widen(xp, g) / logits.shape[0]
     return grad.astype(logits.dtype, copy=False), None
 
 

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from . import Primitive
+from .precision import is_half
 
 
 def matmul_forward(xp, a, b):
-    if a.dtype.itemsize == 2 and a.dtype.kind != "i":
+    if is_half(a.dtype):
         # NumPy has no BLAS kernel for f16/bf16; a product in f32 then a cast is far faster.
         return (a.astype(xp.float32) @ b.astype(xp.float32)).astype(a.dtype)
     return a @ b

@@ -8,7 +8,7 @@ its inputs. f16 and bf16 inputs are computed in f32 and cast back.
 from __future__ import annotations
 
 from . import Primitive
-from .fused import _widen
+from .precision import widen
 
 
 def _leading_axes(a) -> tuple:
@@ -28,21 +28,21 @@ def layer_norm_forward(xp, x, alpha, beta, *, eps):
     """``(x - mean) / sqrt(var + eps) * alpha + beta``, the variance biased (divides by n).
 
     Saves the normalised input and the reciprocal std for the backward."""
-    xhat, rstd = _normalised(xp, _widen(xp, x), eps)
-    y = xhat * _widen(xp, alpha)
-    y += _widen(xp, beta)
+    xhat, rstd = _normalised(xp, widen(xp, x), eps)
+    y = xhat * widen(xp, alpha)
+    y += widen(xp, beta)
     return y.astype(x.dtype, copy=False), (xhat, rstd)
 
 
 def layer_norm_backward(xp, g, out, x, alpha, beta, *, eps, saved):
     # With xhat the normalised x and dy = g * alpha:
     # dx = rstd * (dy - mean(dy) - xhat * mean(dy * xhat)), dalpha = sum(g * xhat), dbeta = sum(g).
-    gw = _widen(xp, g)
+    gw = widen(xp, g)
     xhat, rstd = saved
     axes = _leading_axes(gw)
     galpha = (gw * xhat).sum(axis=axes)
     gbeta = gw.sum(axis=axes)
-    dy = gw * _widen(xp, alpha)
+    dy = gw * widen(xp, alpha)
     gx = dy - dy.mean(axis=-1, keepdims=True) - xhat * (dy * xhat).mean(axis=-1, keepdims=True)
     gx *= rstd
     return (
@@ -59,19 +59,19 @@ def _rms_scale(xp, a, eps):
 
 def rms_norm_forward(xp, x, alpha, *, eps):
     """``x / sqrt(mean(x^2) + eps) * alpha``."""
-    a = _widen(xp, x)
+    a = widen(xp, x)
     y = a * _rms_scale(xp, a, eps)
-    y *= _widen(xp, alpha)
+    y *= widen(xp, alpha)
     return y.astype(x.dtype, copy=False)
 
 
 def rms_norm_backward(xp, g, out, x, alpha, *, eps):
     # With r = 1 / sqrt(mean(x^2) + eps) and dy = g * alpha:
     # dx = r * (dy - x * r^2 * mean(dy * x)), dalpha = sum(g * x * r).
-    gw, a = _widen(xp, g), _widen(xp, x)
+    gw, a = widen(xp, g), widen(xp, x)
     r = _rms_scale(xp, a, eps)
     galpha = (gw * a * r).sum(axis=_leading_axes(gw))
-    dy = gw * _widen(xp, alpha)
+    dy = gw * widen(xp, alpha)
     gx = dy - a * (r * r) * (dy * a).mean(axis=-1, keepdims=True)
     gx *= r
     return gx.astype(x.dtype, copy=False), galpha.astype(alpha.dtype, copy=False)

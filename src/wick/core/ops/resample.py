@@ -14,7 +14,8 @@ import numpy as np
 
 from ..errors import Msg
 from . import Primitive
-from .conv import _down, _fmt, _low_precision, _positive, _rank, _up
+from .conv import _down, _fmt, _positive, _rank
+from .precision import is_half, widen
 
 # ---------------------------------------------------------------------------------------------
 # Output sizes
@@ -80,7 +81,7 @@ def avg_pool2d_forward(xp, x, *, kernel_size, stride):
     """Mean over (kh, kw) windows every (sh, sw), no padding, floor output size."""
     shape = check_pool2d("avg_pool2d", x.shape, kernel_size, stride)
     dtype = x.dtype
-    xc = _up(xp, x) if x.dtype.kind == "f" or _low_precision(x.dtype) else x.astype(xp.float64)
+    xc = widen(xp, x) if x.dtype.kind == "f" or is_half(x.dtype) else x.astype(xp.float64)
     taps = list(_taps(kernel_size, stride, shape[2:]))
     acc = xc[taps[0]].copy()
     for sl in taps[1:]:
@@ -91,7 +92,7 @@ def avg_pool2d_forward(xp, x, *, kernel_size, stride):
 
 def avg_pool2d_backward(xp, g, out, x, *, kernel_size, stride):
     """Each input gets g / (kh * kw) from every window containing it (any stride)."""
-    gc = _up(xp, g)
+    gc = widen(xp, g)
     gx = xp.zeros(x.shape, dtype=gc.dtype)
     share = gc * gc.dtype.type(1.0 / (kernel_size[0] * kernel_size[1]))
     for sl in _taps(kernel_size, stride, g.shape[2:]):
@@ -121,7 +122,7 @@ def max_pool2d_backward(xp, g, out, x, *, kernel_size, stride):
     count = xp.zeros(out.shape, dtype=xp.int32)
     for sl in taps:
         count += x[sl] == out
-    gc = _up(xp, g)
+    gc = widen(xp, g)
     share = gc / xp.maximum(count, 1).astype(gc.dtype)
     gx = xp.zeros(x.shape, dtype=gc.dtype)
     for sl in taps:
@@ -195,7 +196,7 @@ def upsample_nearest1d_forward(xp, x, *, target_size):
 
 def upsample_nearest1d_backward(xp, g, out, x, *, target_size):
     """Each source gets the sum of the gradients it was copied to (any scale factor)."""
-    gc = _up(xp, g)
+    gc = widen(xp, g)
     gx = _segment_sum(xp, gc, nearest_indices(x.shape[2], target_size), x.shape[2], 2)
     return (_down(gx, g.dtype),)
 
@@ -211,7 +212,7 @@ def upsample_nearest2d_forward(xp, x, *, target_h, target_w):
 def upsample_nearest2d_backward(xp, g, out, x, *, target_h, target_w):
     """Sums gradients back into their source pixels (any, even non-uniform, scale factors)."""
     h, w = x.shape[2:]
-    gc = _up(xp, g)
+    gc = widen(xp, g)
     gx = _segment_sum(xp, gc, nearest_indices(w, target_w), w, 3)
     gx = _segment_sum(xp, gx, nearest_indices(h, target_h), h, 2)
     return (_down(gx, g.dtype),)
@@ -245,7 +246,7 @@ def upsample_bilinear2d_forward(
     h, w = x.shape[2:]
     if (h, w) == (target_h, target_w):
         return x.copy()
-    a = _up(xp, x) if x.dtype.kind == "f" or _low_precision(x.dtype) else x.astype(xp.float64)
+    a = widen(xp, x) if x.dtype.kind == "f" or is_half(x.dtype) else x.astype(xp.float64)
     a = _lerp_axis(xp, a, bilinear_taps(w, target_w, align_corners, scale_w), 3)
     a = _lerp_axis(xp, a, bilinear_taps(h, target_h, align_corners, scale_h), 2)
     return _down(a, x.dtype)
@@ -267,7 +268,7 @@ def upsample_bilinear2d_backward(
     h, w = x.shape[2:]
     if (h, w) == (target_h, target_w):
         return (g,)
-    gc = _up(xp, g)
+    gc = widen(xp, g)
     gx = _lerp_axis_adjoint(xp, gc, bilinear_taps(h, target_h, align_corners, scale_h), h, 2)
     gx = _lerp_axis_adjoint(xp, gx, bilinear_taps(w, target_w, align_corners, scale_w), w, 3)
     return (_down(gx, g.dtype),)
