@@ -16,8 +16,14 @@ class DataLoader:
     ``shuffle`` draws a new order every epoch from ``seed`` (or from the CPU device's
     generator, which ``Device.Cpu.set_seed`` makes reproducible); ``drop_last`` drops an
     incomplete final batch. A TensorDataset is batched with one gather per tensor; other
-    datasets by stacking their examples. ``shard=(rank, size)`` keeps every ``size``-th
-    example starting at ``rank`` (data-parallel training).
+    datasets by stacking their examples.
+
+    ``shard=(rank, size)`` (data-parallel training): every epoch, each rank takes every
+    ``size``-th position of the same order, so the ranks see disjoint parts that together
+    cover the dataset. Every rank gets the same number of examples, so the same number of
+    steps: with ``drop_last`` the few examples past a multiple of ``size`` are left out that
+    epoch, without it the order wraps around to fill the last ranks (as PyTorch's
+    DistributedSampler). Shuffling a shard needs ``seed``, the same on every rank.
 
     >>> x = Tensor.new([[1.0], [2.0], [3.0]])
     >>> [b[0].to_vec2() for b in DataLoader(TensorDataset(x), 2)]
@@ -43,24 +49,33 @@ class DataLoader:
         self.drop_last = drop_last
         self.device = None if device is None else as_device(device)
         self._rng = np.random.default_rng(seed) if seed is not None else None
-        n = len(dataset)
-        indices = np.arange(n)
-        if shard is not None:
-            rank, size = shard
-            if not 0 <= rank < size:
-                raise Msg(f"DataLoader: shard rank {rank} is not in [0, {size})")
-            indices = indices[rank::size]
-        self._indices = indices
+        self._n = len(dataset)
+        self._shard = _checked_shard(shard, shuffle, seed)
 
     def _order(self) -> np.ndarray:
+        n = self._n
         if not self.shuffle:
-            return self._indices
-        rng = self._rng if self._rng is not None else Device.Cpu.rng
-        return rng.permutation(self._indices)
+            order = np.arange(n)
+        else:
+            rng = self._rng if self._rng is not None else Device.Cpu.rng
+            order = rng.permutation(n)
+        if self._shard is None:
+            return order
+        rank, size = self._shard
+        per_rank = self._shard_length()
+        if per_rank * size > n:  # wrap around so that every rank has per_rank examples
+            order = np.resize(order, per_rank * size)
+        return order[rank : per_rank * size : size]
+
+    def _shard_length(self) -> int:
+        if self._shard is None:
+            return self._n
+        size = self._shard[1]
+        return self._n // size if self.drop_last else -(-self._n // size)
 
     def total_batches(self) -> int:
         """Batches per epoch."""
-        n = len(self._indices)
+        n = self._shard_length()
         return n // self.batch_size if self.drop_last else -(-n // self.batch_size)
 
     def __len__(self) -> int:
@@ -86,3 +101,20 @@ class DataLoader:
             return tuple(t.index_select(index, 0) for t in self.dataset.tensors)
         examples = [self.dataset[int(i)] for i in ids]
         return tuple(Tensor.stack(parts, 0) for parts in zip(*examples))
+
+
+def _checked_shard(shard, shuffle: bool, seed):
+    if shard is None:
+        return None
+    try:
+        rank, size = (int(x) for x in shard)
+    except (TypeError, ValueError):
+        raise Msg(f"DataLoader: shard must be (rank, size), got {shard!r}") from None
+    if size < 1 or not 0 <= rank < size:
+        raise Msg(f"DataLoader: shard rank {rank} is not in [0, {size})")
+    if shuffle and seed is None and size > 1:
+        raise Msg(
+            "DataLoader: a shuffled shard needs seed= (the same on every rank), "
+            "so that the ranks draw disjoint parts of one order"
+        )
+    return rank, size
