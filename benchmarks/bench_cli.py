@@ -1,7 +1,14 @@
 """``wick train`` side by side with its peers.
 
-    python benchmarks/bench_cli.py [--runs 5] [--seeds 5]
+    python benchmarks/bench_cli.py [--runs 5] [--seeds 5] [--startup-runs 21] [--startup-only]
 
+0. Start-up, whole process: ``python -c pass``, ``python -c "import numpy"``, ``python -c "import
+   wick"`` and ``wick train`` (the tutorial's job), from process start to exit, the median of
+   ``--startup-runs`` runs taken in turns (one of each per round, so that a busy machine slows all
+   four alike), with the ratios to ``import numpy``; also the CPU time (user + system) of each
+   process, which a busy machine inflates much less than the wall time. Run it in a fresh
+   virtual environment to see what a new user gets (``python3 -m venv v && v/bin/pip install
+   -e . && v/bin/python benchmarks/bench_cli.py --startup-only``).
 1. Whole process, the tutorial's job: ``wick train`` (no arguments) against the tutorial's
    PyTorch program (``benchmarks/tutorial_torch.py``, Appendix A), when PyTorch is installed:
    wall time from process start to exit, the median of ``--runs`` runs, each in a fresh folder.
@@ -47,6 +54,47 @@ def whole_process(cmd: list, runs: int) -> float:
             subprocess.run(cmd, cwd=folder, env=env, check=True, stdout=subprocess.DEVNULL)
             times.append(time.perf_counter() - started)
     return statistics.median(times)
+
+
+def _children_cpu() -> float:
+    try:
+        import resource
+    except ImportError:  # not on Windows: no CPU column there
+        return float("nan")
+    used = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return used.ru_utime + used.ru_stime
+
+
+def startup(cmds: dict, runs: int) -> dict:
+    """``name -> (median wall s, median CPU s)``, the commands run in turns, each in a fresh folder."""
+    env = dict(os.environ, PYTHONPATH=SRC)
+    times = {name: ([], []) for name in cmds}
+    for _ in range(runs):
+        for name, cmd in cmds.items():
+            with tempfile.TemporaryDirectory() as folder:
+                cpu, started = _children_cpu(), time.perf_counter()
+                subprocess.run(cmd, cwd=folder, env=env, check=True, stdout=subprocess.DEVNULL)
+                times[name][0].append(time.perf_counter() - started)
+                times[name][1].append(_children_cpu() - cpu)
+    return {name: tuple(statistics.median(ts) for ts in pair) for name, pair in times.items()}
+
+
+def print_startup(runs: int) -> None:
+    py = sys.executable
+    print("0. Start-up, whole process (start to exit), median of", runs, "runs taken in turns")
+    cmds = {
+        "python -c pass": [py, "-c", "pass"],
+        'python -c "import numpy"': [py, "-c", "import numpy"],
+        'python -c "import wick"': [py, "-c", "import wick"],
+        "wick train": [py, "-m", "wick.cli.main", "train"],
+    }
+    med = startup(cmds, runs)
+    numpy_s, numpy_cpu = med['python -c "import numpy"']
+    print(
+        f"   {'':32}{'wall s':>8}{'ratio':>8}{'CPU s':>10}{'ratio':>8}   (ratio: to import numpy)"
+    )
+    for name, (wall, cpu) in med.items():
+        print(f"   {name:32}{wall:8.3f}{wall / numpy_s:7.2f}x{cpu:10.3f}{cpu / numpy_cpu:7.2f}x")
 
 
 def wick_iris(seed: int, epochs: int) -> tuple:
@@ -131,9 +179,15 @@ def main() -> None:
     )
     parser.add_argument("--runs", type=int, default=5, help="whole-process runs (median)")
     parser.add_argument("--seeds", type=int, default=5, help="iris seeds (median)")
+    parser.add_argument("--startup-runs", type=int, default=21, help="start-up runs (median)")
+    parser.add_argument("--startup-only", action="store_true", help="run section 0 only")
     args = parser.parse_args()
     py = sys.executable
     print(f"python {sys.version.split()[0]}, numpy {np.__version__}, {os.cpu_count()} CPUs\n")
+    print_startup(args.startup_runs)
+    if args.startup_only:
+        return
+    print()
 
     print("1. The tutorial's job, whole process (start to exit), median of", args.runs, "runs")
     wick_s = whole_process([py, "-m", "wick.cli.main", "train"], args.runs)

@@ -162,13 +162,14 @@ def main(seed=None):
     print(f"{compute_accuracy(model, test_loader):g}")
 
     section("Saving and loading models")
-    folder = tempfile.mkdtemp()
-    path = os.path.join(folder, "model.safetensors")
-    varmap.save(path)
-    varmap_loaded = VarMap()
-    vb = VarBuilder.from_varmap(varmap_loaded, DType.F32, device)
-    model_loaded = NeuralNetwork(2, 2, vb)
-    varmap_loaded.load(path)
+    # A temporary folder that is removed afterwards, whatever happens in between.
+    with tempfile.TemporaryDirectory() as folder:
+        path = os.path.join(folder, "model.safetensors")
+        varmap.save(path)
+        varmap_loaded = VarMap()
+        vb = VarBuilder.from_varmap(varmap_loaded, DType.F32, device)
+        model_loaded = NeuralNetwork(2, 2, vb)
+        varmap_loaded.load(path)
     print(f"{compute_accuracy(model_loaded, train_loader):g}")
 
 

@@ -46,29 +46,33 @@ def gradcheck(
     atol: float = 1e-6,
     directions: int = 3,
     seed: int = 0,
+    device=None,
 ) -> bool:
     """Checks ``f``'s backward against float64 central differences along random directions.
 
     ``f`` maps the input tensors to one tensor; each input is promoted to an F64 Var. For a
     random cotangent ``r`` and random directions ``v``, it compares ``<grad of sum(f * r), v>``
     with ``(L(x + eps v) - L(x - eps v)) / (2 eps)``. Returns True or raises AssertionError.
+    Runs on ``device`` (default: the first input's device if it is a Tensor, else the CPU).
 
     >>> from wick import Tensor
     >>> gradcheck(lambda x: x.sin() * x, [Tensor.new([0.5, -1.5, 2.0])])
     True
     """
     rng = np.random.default_rng(seed)
+    if device is None:
+        device = inputs[0].device if inputs and isinstance(inputs[0], Tensor) else None
     base = [_host(x).astype(np.float64) for x in inputs]
-    out = f(*[Tensor.new(b) for b in base])
+    out = f(*[Tensor.new(b, device) for b in base])
     r = rng.standard_normal(out.shape)
 
     def objective(arrays) -> float:
-        value = f(*[Tensor.new(a) for a in arrays]).to_dtype(DType.F64).numpy()
+        value = f(*[Tensor.new(a, device) for a in arrays]).to_dtype(DType.F64).numpy()
         return float(np.sum(value * r))
 
-    variables = [Var.new(b) for b in base]
+    variables = [Var.new(b, device) for b in base]
     y = f(*variables)
-    grads = (y.to_dtype(DType.F64) * Tensor.new(r)).sum_all().backward()
+    grads = (y.to_dtype(DType.F64) * Tensor.new(r, device)).sum_all().backward()
     analytic = []
     for v, b in zip(variables, base):
         g = grads.get(v)

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from cli_support import run_wick
+from cli_support import call_wick, run_wick
 from safetensors.numpy import save_file
 
 GOOD = "a,b,label\n1.0,2.0,x\n1.5,2.5,y\n0.5,1.0,x\n2.0,3.0,y\n1.2,2.2,x\n1.9,2.8,y\n"
 PRECIOUS = b"an existing file that must survive"
+# Earlier outputs of wick (which a run may replace, but a failed run must leave as they are).
+OLD_PREDICTIONS = b"a,b,label,predicted_label,p_x,p_y\n1.0,2.0,x,x,0.9,0.1\n"
 
 
 @pytest.fixture(scope="module")
@@ -48,8 +50,9 @@ def folder(tmp_path, wick_model):
     (tmp_path / "wick_model.safetensors").write_bytes(wick_model)
     (tmp_path / "truncated.safetensors").write_bytes(wick_model[: len(wick_model) // 2])
     (tmp_path / "a_file").write_text("not a folder")
-    for name in ("model.safetensors", "predictions.csv", "ck.safetensors"):
-        (tmp_path / name).write_bytes(PRECIOUS)
+    (tmp_path / "model.safetensors").write_bytes(wick_model)
+    (tmp_path / "predictions.csv").write_bytes(OLD_PREDICTIONS)
+    (tmp_path / "ck.safetensors").write_bytes(PRECIOUS)
     return tmp_path
 
 
@@ -110,7 +113,7 @@ CASES = [
         "cannot write the checkpoint to nowhere/ck.safetensors: the folder {tmp}/nowhere does not "
         "exist",
     ),
-    (["train", "--epochs", "0"], "--epochs must be at least 1, got 0"),
+    (["train", "--epochs", "0"], None),  # argparse's wording (test_cli_hardening checks it)
     (
         ["train", "--target", "label"],
         "--target needs --data (without it, wick train runs the tutorial's toy set)",
@@ -119,10 +122,7 @@ CASES = [
         ["train", "--data", "good.csv", "--test", "good.csv", "--test-fraction", "0.3"],
         "--test and --test-fraction exclude each other: a test file or a split",
     ),
-    (
-        ["train", "--data", "good.csv", "--test-fraction", "1"],
-        "--test-fraction must be in [0, 1), got 1.0",
-    ),
+    (["train", "--data", "good.csv", "--test-fraction", "1"], None),
     (["train", "--resume", "good.csv"], "good.csv is not a readable checkpoint ("),
     (
         ["train", "--resume", "wick_model.safetensors"],
@@ -216,9 +216,9 @@ CASES = [
 
 
 @pytest.mark.parametrize("args, message", CASES, ids=[" ".join(c[0]) or "none" for c in CASES])
-def test_bad_input_is_one_line_exit_2_and_touches_nothing(wick, folder, args, message):
+def test_bad_input_is_one_line_exit_2_and_touches_nothing(folder, args, message):
     before = {p.name: p.read_bytes() for p in folder.iterdir() if p.is_file()}
-    done = wick(*args)
+    done = call_wick(folder, *args)  # in-process: the same main() as the command, faster
     assert done.returncode == 2, (done.stdout, done.stderr)
     assert "Traceback" not in done.stderr
     lines = done.stderr.splitlines()
@@ -233,7 +233,7 @@ def test_bad_input_is_one_line_exit_2_and_touches_nothing(wick, folder, args, me
     assert after == before  # nothing written, nothing overwritten, no stray temporary file
 
 
-def test_device_cuda_without_a_gpu(wick, folder):
+def test_device_cuda_without_a_gpu(wick, folder, wick_model):
     # CuPy made unimportable: the machine then has no usable GPU, whatever it holds.
     for args in (
         ["train", "--device", "cuda"],
@@ -245,7 +245,7 @@ def test_device_cuda_without_a_gpu(wick, folder):
             "wick: error: --device cuda: cuda device requested but CuPy is "
             "not installed (pip install 'wick[cuda]')\n"
         )
-        assert (folder / "model.safetensors").read_bytes() == PRECIOUS
+        assert (folder / "model.safetensors").read_bytes() == wick_model
 
 
 def test_a_failed_run_leaves_the_previous_predictions_intact(wick, folder):

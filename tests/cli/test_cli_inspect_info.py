@@ -102,13 +102,28 @@ def test_inspect_rejects_malformed_headers(wick, tmp_path):
         b"\0" * 16,
     )
     (tmp_path / "short.safetensors").write_bytes(b"\x10\0\0")
+    # The files `load` rejects too (inspect used to list them and exit 0).
+    entry = '{"dtype":"U8","shape":[1],"data_offsets":[0,1]}'
+    file("duplicate.safetensors", f'{{"a":{entry},"a":{entry}}}'.encode(), b"\0")
+    overlap = {"a": [0, 8], "b": [4, 12]}
+    overlap = {k: {"dtype": "F32", "shape": [2], "data_offsets": v} for k, v in overlap.items()}
+    file("overlap.safetensors", json.dumps(overlap).encode(), b"\0" * 12)
+    (tmp_path / "huge_header.safetensors").write_bytes(struct.pack("<Q", 10**8 + 1) + b"{}")
+    bad = "is not a safetensors file"
     expected = {
-        "json.safetensors": "json.safetensors is not a safetensors file (its header is not JSON)",
-        "past_end.safetensors": "past_end.safetensors is not a safetensors file (the entry for "
-        "'w' is malformed or points past the end)",
-        "wrong_size.safetensors": "wrong_size.safetensors is not a safetensors file ('w': 3 F32 "
-        "values do not fill 16 bytes)",
-        "short.safetensors": "short.safetensors is not a safetensors file (only 3 bytes)",
+        "json.safetensors": f"json.safetensors {bad} (invalid JSON in header: Expecting property "
+        "name enclosed in double quotes: line 1 column 2 (char 1))",
+        "past_end.safetensors": f"past_end.safetensors {bad} (tensor 'w': data_offsets [0, 16] go "
+        "past the end of the data (8 bytes): the file is truncated or its header is wrong)",
+        "wrong_size.safetensors": f"wrong_size.safetensors {bad} (tensor 'w': F32 of shape [3] "
+        "needs 12 bytes, its data_offsets [0, 16] hold 16)",
+        "short.safetensors": f"short.safetensors {bad} (header too small: the file has 3 bytes, "
+        "the header length alone takes 8)",
+        "duplicate.safetensors": f"duplicate.safetensors {bad} (duplicate key 'a' in the header)",
+        "overlap.safetensors": f"overlap.safetensors {bad} (tensor 'b': data_offsets [4, 12] "
+        "overlap tensor 'a' (which ends at 8))",
+        "huge_header.safetensors": f"huge_header.safetensors {bad} (header too large: it claims "
+        "100,000,001 bytes, over the format's limit of 100,000,000)",
     }
     for name, message in expected.items():
         done = wick("inspect", name)

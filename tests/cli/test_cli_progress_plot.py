@@ -66,7 +66,7 @@ def test_plot_draws_the_loss_and_accuracy_curves(wick, tmp_path):
 
 def test_plot_without_matplotlib_says_how_to_install_it(wick, tmp_path):
     (tmp_path / "model.safetensors").write_bytes(b"an older model")
-    done = wick("train", "--plot", "curves.png", block=["matplotlib"])
+    done = wick("train", "--plot", "curves.png", "--force", block=["matplotlib"])
     assert done.returncode == 2
     assert done.stderr == (
         "wick: error: --plot needs matplotlib, which is not installed; install it with "

@@ -24,18 +24,20 @@ import types
 import ml_dtypes
 import numpy as np
 import pytest
+from cuda_stub import stub_modules
 
 import wick
 from wick import Device, DType, Tensor, UnsupportedDTypeForOp
-from wick.core import backends
-from wick.core.backends import cpu, special
+from wick.core import backends, graph
+from wick.core.backends import cpu
+from wick.nn import loss
 
 SRC = pathlib.Path(wick.__file__).parent
 BACKENDS = SRC / "core" / "backends"
 
 # Device discovery: only Device.new_cuda and `wick info` call these, never an op, so the CPU
 # backend has no twin.
-CUDA_ONLY = {"device_count", "select", "device_name"}
+CUDA_ONLY = {"device_count", "select", "device_name", "total_memory"}
 
 # Every xp.<name> (dotted past xp) used by core and nn, each checked against CuPy 13's API
 # (cupy/__init__.py and the function bodies of v13.6.0) for the arguments wick passes.
@@ -67,6 +69,8 @@ SHARED_XP_NAMES = {
     "copyto",
     # from_dlpack: CuPy raises TypeError for host arrays, Tensor.from_dlpack turns it into Msg.
     "from_dlpack",
+    # attention and gelu's backward: cupy.triu(m, k), isfinite, inf, subtract(out=) as NumPy's.
+    "triu", "isfinite", "inf", "subtract",
 }
 # fmt: on
 
@@ -200,55 +204,11 @@ def test_ops_no_longer_use_the_names_cupy_lacks():
 # ------------------------------------------------------------------------------------------------
 # cuda.py's logic under a stand-in cupy (NumPy + CuPy 13's ufunc.at dtype limits)
 
-# cupy/_core/_routines_indexing.pyx (v13.6.0), _scatter_op_single.
-_ADD_AT = {"int32", "uint32", "uint64", "float16", "float32", "float64"}
-_MAX_AT = {"int32", "uint32", "uint64", "float32", "float64"}
-
-
-class _UfuncWithCupyAt:
-    """NumPy's ufunc whose ``.at`` refuses the dtypes CuPy 13 has no atomics for."""
-
-    def __init__(self, ufunc, allowed):
-        self._ufunc, self._allowed = ufunc, allowed
-
-    def __call__(self, *args, **kwargs):
-        return self._ufunc(*args, **kwargs)
-
-    def at(self, a, indices, b):
-        if a.dtype.name not in self._allowed:
-            raise TypeError(f"cupy {self._ufunc.__name__}.at does not support {a.dtype}")
-        self._ufunc.at(a, indices, np.asarray(b).astype(a.dtype, copy=False))
-
-
-def _erf_like_cupy(fn):
-    def kernel(x):
-        # cupyx.scipy.special's loops are f->f and d->d only.
-        if x.dtype.kind != "f":
-            raise TypeError("wick casts non-floats before calling CuPy's erf")
-        return fn(x.astype(np.float64 if x.dtype == np.float64 else np.float32))
-
-    return kernel
-
 
 @pytest.fixture
 def cuda_on_stub(monkeypatch):
-    """core/backends/cuda.py imported against a NumPy stand-in for cupy."""
-    cp = types.ModuleType("cupy")
-    cp.__dict__.update({k: v for k, v in vars(np).items() if not k.startswith("__")})
-    cp.add = _UfuncWithCupyAt(np.add, _ADD_AT)
-    cp.maximum = _UfuncWithCupyAt(np.maximum, _MAX_AT)
-    cp.asnumpy = np.asarray
-    cupyx = types.ModuleType("cupyx")
-    scipy = types.ModuleType("cupyx.scipy")
-    sp = types.ModuleType("cupyx.scipy.special")
-    sp.erf, sp.erfc = _erf_like_cupy(special.erf), _erf_like_cupy(special.erfc)
-    cupyx.scipy, scipy.special = scipy, sp
-    for name, module in {
-        "cupy": cp,
-        "cupyx": cupyx,
-        "cupyx.scipy": scipy,
-        "cupyx.scipy.special": sp,
-    }.items():
+    """core/backends/cuda.py imported against a NumPy stand-in for cupy (tests/cuda_stub.py)."""
+    for name, module in stub_modules(gpus=2).items():
         monkeypatch.setitem(sys.modules, name, module)
     monkeypatch.setattr(backends, "_BY_NAMESPACE", dict(backends._BY_NAMESPACE))
     spec = importlib.util.spec_from_file_location(
@@ -363,3 +323,85 @@ def test_tensor_api_on_a_stub_cuda_device(cuda_on_stub):
             Tensor.new([1, 1], device, DType.U32), Tensor.new([200, 100], device, DType.U8), 0
         ).to_vec1() == [0, 44, 0]
         assert x.erf().dtype == DType.F32
+
+
+def test_cuda_defers_bad_index_checks_to_the_next_host_read(cuda_on_stub):
+    """On a GPU an index or label check is a queued device flag, raised at the next read."""
+    gpu = Device("cuda", 0, cuda_on_stub)
+    assert cuda_on_stub.defers_checks and not cpu.defers_checks
+    t = Tensor.new([[0.0, 1.0], [2.0, 3.0], [4.0, 5.0]], gpu, DType.F32)
+    picked = t.index_select(Tensor.new([4, 2, 1], gpu, DType.U32), 0)  # no raise yet, no sync
+    assert len(cuda_on_stub._PENDING) == 1
+    msg = "^index-select invalid index 4 with dim size 3$"
+    with pytest.raises(wick.InvalidIndex, match=msg):
+        picked.to_vec2()
+    assert cuda_on_stub._PENDING == []  # reported once
+    # The op ran on clamped ids (row 0 for the bad one), so nothing outside t was read.
+    assert picked.to_vec2() == [[0.0, 1.0], [4.0, 5.0], [2.0, 3.0]]
+    labels = Tensor.new([0, 3], gpu, DType.I64)
+    loss.cross_entropy(t.narrow(0, 0, 2), labels)
+    with pytest.raises(wick.InvalidIndex, match="^cross_entropy invalid index 3 with dim size 2$"):
+        gpu.synchronize()
+    ints = Tensor.new([6, 7], gpu, DType.I64)
+    q = ints / Tensor.new([2, 0], gpu, DType.I64)
+    with pytest.raises(wick.Msg, match=r"div: integer division by zero \(int64 tensor"):
+        q.numpy()
+    # Valid ids and the u32 skip sentinel queue a flag that is false: reads succeed.
+    skip = Tensor.new([1, 2**32 - 1], gpu, DType.U32)
+    assert t.index_select(skip, 0).to_vec2() == [[2.0, 3.0], [0.0, 0.0]]
+
+
+def test_cuda_check_queue_is_bounded(cuda_on_stub, monkeypatch):
+    monkeypatch.setattr(cuda_on_stub, "_MAX_PENDING", 3)
+    flags = [np.asarray(False), np.asarray(False), np.asarray(True)]
+    cuda_on_stub.check(flags[0], lambda: wick.Msg("first"))
+    cuda_on_stub.check(flags[1], lambda: wick.Msg("second"))
+    with pytest.raises(wick.Msg, match="^third$"):  # the third fills the queue: read now
+        cuda_on_stub.check(flags[2], lambda: wick.Msg("third"))
+    assert cuda_on_stub._PENDING == []
+
+
+def test_cuda_select_makes_the_gpu_current(cuda_on_stub):
+    cupy = sys.modules["cupy"]
+    cuda_on_stub.select(1)
+    assert cupy.cuda.Device.current == 1
+    cuda_on_stub.select(0)
+    assert cupy.cuda.Device.current == 0
+    for bad in (2, -1):
+        with pytest.raises(wick.DeviceUnavailable, match=f"cuda device {bad} requested but 2 GPU"):
+            cuda_on_stub.select(bad)
+
+
+def test_wrap_keeps_a_registered_backends_arrays_as_they_are():
+    """graph.wrap must not pass a GPU array through the source device's asarray (to_device)."""
+
+    class GpuArray(np.ndarray):
+        pass
+
+    class Namespace:
+        ndarray = GpuArray
+
+        @staticmethod
+        def asarray(_):
+            raise AssertionError("asarray called on a backend array")
+
+    fake = types.SimpleNamespace(xp=Namespace)
+    try:
+        backends.register(fake)
+        data = np.zeros(2).view(GpuArray)
+        assert graph.wrap(data, Device.Cpu)._data is data
+        assert graph.wrap(np.float64(2.0), Device.Cpu)._data.shape == ()  # a scalar: asarray
+    finally:
+        backends._BY_NAMESPACE.pop(Namespace, None)
+        backends.ARRAY_TYPES.discard(GpuArray)
+
+
+def test_a_cuda_tensor_prints_its_device_as_candle(cuda_on_stub):
+    gpu = Device("cuda", 0, cuda_on_stub)
+    t = Tensor.new([1, 2], gpu, DType.U32)
+    assert str(t) == "[1, 2]\nTensor[[2], u32, cuda:0]"
+    assert repr(t) == "Tensor[1, 2; u32, cuda:0]"
+    assert t.to_device(Device.Cpu).device is Device.Cpu and t.to_device(Device.Cpu).to_vec1() == [
+        1,
+        2,
+    ]

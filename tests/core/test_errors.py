@@ -35,6 +35,7 @@ BUILTIN = {
     "DuplicateDimIndex": ValueError,
     "UnexpectedNumberOfDims": ValueError,
     "UnexpectedShape": ValueError,
+    "UnexpectedType": TypeError,
     "ShapeMismatch": ValueError,
     "ShapeMismatchBinaryOp": ValueError,
     "ShapeMismatchCat": ValueError,
@@ -498,7 +499,11 @@ def test_free_form_messages():
         lambda: A.unfold(1, 5, 1),
     )
     expect(wick.Msg, "chunk: the number of chunks must be at least 1, got 0", lambda: A.chunk(0, 0))
-    expect(wick.Msg, "shape [-1, 2] has a negative dim", lambda: Tensor.zeros((-1, 2)))
+    expect(wick.Msg, "zeros: shape [-1, 2] has a negative dim", lambda: Tensor.zeros((-1, 2)))
+    err = expect(
+        wick.UnexpectedType, "add: rhs must be a Tensor, got float 1.0", lambda: A.add(1.0)
+    )
+    assert (err.op, err.name, err.expected, err.got) == ("add", "rhs", "a Tensor", 1.0)
     expect(wick.Msg, "arange_step: step cannot be zero", lambda: Tensor.arange_step(0, 1, 0))
     expect_prefix(
         wick.Msg,

@@ -15,6 +15,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
+import op_sweep
 import pytest
 from op_sweep import (
     ALL_FLOATS,
@@ -322,7 +323,7 @@ def case_to_device():
     def f(t):
         out = t.to_device(other)
         assert out.device is other
-        return out.to_device(Device.Cpu)
+        return out.to_device(t.device)  # on a GPU: cuda -> cpu handle -> cuda
 
     check(f, lambda a: a, [rand(3, 4)], dtypes=ALL_FLOATS)
 
@@ -336,13 +337,13 @@ IDS = {dt: [2, 0, 2, 1] for dt in (DType.U8, DType.U32, DType.I64)}
 def case_index_select():
     x = rand(3, 4)
     for dt, ids in IDS.items():
-        idx = Tensor.new(ids, dtype=dt)
+        idx = Tensor.new(ids, op_sweep.DEV, dtype=dt)
         f0 = lambda t, idx=idx: t.index_select(idx, 0)
         check(f0, lambda a, ids=ids: a[ids], [x], dtypes=ALL_FLOATS)
         check(lambda t, idx=idx: t.index_select(idx, 1), lambda a, ids=ids: a[:, ids], [x])
-    check(lambda t: t.embedding(Tensor.new([1, 1, 0])), lambda a: a[[1, 1, 0]], [x])
+    check(lambda t: t.embedding(Tensor.new([1, 1, 0], op_sweep.DEV)), lambda a: a[[1, 1, 0]], [x])
     # u32::MAX is Candle's "skip" sentinel: a row of zeros, and no gradient.
-    skip = Tensor.new([1, 2**32 - 1], dtype=DType.U32)
+    skip = Tensor.new([1, 2**32 - 1], op_sweep.DEV, dtype=DType.U32)
     check(lambda t: t.index_select(skip, 0), lambda a: np.stack([a[1], 0 * a[0]]), [x])
 
 
@@ -350,7 +351,7 @@ def case_gather():
     x = rand(3, 4)
     ids = np.array([[3, 0], [1, 1], [2, 3]])
     for dt in (DType.U8, DType.U32, DType.I64):
-        idx = Tensor.new(ids, dtype=dt)
+        idx = Tensor.new(ids, op_sweep.DEV, dtype=dt)
         ref = lambda a: np.take_along_axis(a, ids, 1)
         check(lambda t, idx=idx: t.gather(idx, 1), ref, [x], dtypes=ALL_FLOATS)
     d = distinct(3, 5)  # sort_last_dim is arg_sort_last_dim then gather
@@ -402,10 +403,10 @@ def case_where_cond():
     a, b = rand(3, 4), rand(3, 4)
 
     def f(x, y):
-        return Tensor.new(mask).where_cond(x, y)
+        return Tensor.new(mask, op_sweep.DEV).where_cond(x, y)
 
     check(f, lambda x, y: np.where(mask != 0, x, y), [a, b], dtypes=ALL_FLOATS)
-    m_t = Tensor.new(mask.T.copy()).t()  # a non-contiguous mask too
+    m_t = Tensor.new(mask.T.copy(), op_sweep.DEV).t()  # a non-contiguous mask too
     check(lambda x, y: m_t.where_cond(x, y), lambda x, y: np.where(mask != 0, x, y), [a, b])
 
 
@@ -486,9 +487,38 @@ def case_cross_entropy():
     labels = np.array([0, 4, 2, 2])
     ref = lambda a: np.mean(logsumexp(a, 1)[:, 0] - a[np.arange(4), labels])
     for dt in (DType.U8, DType.U32, DType.I64):
-        ids = Tensor.new(labels, dtype=dt)
+        ids = Tensor.new(labels, op_sweep.DEV, dtype=dt)
         check(lambda t, ids=ids: loss.cross_entropy(t, ids), ref, [x], dtypes=ALL_FLOATS)
-    check(lambda t: loss.cross_entropy_slow(t, Tensor.new(labels)), ref, [x])
+    check(lambda t: loss.cross_entropy_slow(t, Tensor.new(labels, op_sweep.DEV)), ref, [x])
+
+
+def np_sdpa(q, k, v, add=None, keep=None, causal=False):
+    """softmax(q k^T / sqrt(D) + mask) v in float64 NumPy; ``keep`` is a bool mask."""
+    s = q @ np.swapaxes(k, -1, -2) / math.sqrt(q.shape[-1])
+    if add is not None:
+        s = s + add
+    if keep is not None:
+        s = np.where(keep, s, -np.inf)
+    if causal:
+        tq, tk = s.shape[-2:]
+        s = np.where(np.arange(tk)[None, :] > np.arange(tq)[:, None] + tk - tq, -np.inf, s)
+    return np.exp(s - logsumexp(s, -1)) @ v
+
+
+def case_sdpa():
+    q, k, v = rand(2, 3, 4), rand(2, 5, 4), rand(2, 5, 3)
+    check(nn_ops.sdpa, np_sdpa, [q, k, v], dtypes=ALL_FLOATS)
+    causal = lambda *t: nn_ops.sdpa(*t, is_causal=True)
+    check(causal, lambda *a: np_sdpa(*a, causal=True), [q, k, v], dtypes=ALL_FLOATS)
+    # An additive mask broadcast over the batch gets a gradient (summed over the batch).
+    check(nn_ops.sdpa, np_sdpa, [q, k, v, rand(1, 3, 5)])
+    keep = RNG.uniform(size=(3, 5)) > 0.4
+    keep[:, 0] = True
+    mask = Tensor.new(keep.astype(np.uint8), op_sweep.DEV)
+    f = lambda *t: nn_ops.sdpa(*t, mask, is_causal=True)
+    check(f, lambda *a: np_sdpa(*a, keep=keep, causal=True), [q, k, v])
+    check(lambda *t: nn_ops.sdpa_slow(*t, is_causal=True), lambda *a: np_sdpa(*a, causal=True),
+          [q, k, v])  # fmt: skip
 
 
 # ------------------------------------------------------------------------------------------------
@@ -563,6 +593,7 @@ CASES = {
     "layer_norm": case_layer_norm,
     "rms_norm": case_rms_norm,
     "cross_entropy": case_cross_entropy,
+    "sdpa": case_sdpa,
 }
 
 
@@ -585,9 +616,10 @@ def test_every_primitive_has_a_case_and_no_case_is_stale():
 
 
 @pytest.mark.parametrize("name", sorted(set(PRIMITIVES) | set(CASES)))
-def test_primitive(name):
-    """Runs the case, checking that it actually reaches the primitive it is named after."""
+def test_primitive(name, device, monkeypatch):
+    """Runs the case on each device, checking that it reaches the primitive it is named after."""
     assert name in CASES, f"primitive {name} has no sweep case"
+    monkeypatch.setattr(op_sweep, "DEV", device)  # check() makes its tensors there
     prim = PRIMITIVES[name]
     calls = []
     forward = prim.forward

@@ -35,8 +35,10 @@ EXACT_BLOCKS = [
 
 
 @pytest.fixture(scope="module")
-def tutorial_output() -> str:
-    env = dict(os.environ, PYTHONPATH=os.path.join(ROOT, "src"))
+def tutorial_run(tmp_path_factory) -> tuple:
+    """``(stdout, what the run left in its own, initially empty, temporary folder)``."""
+    tmp = tmp_path_factory.mktemp("tutorial-tmp")
+    env = dict(os.environ, PYTHONPATH=os.path.join(ROOT, "src"), TMPDIR=str(tmp))
     done = subprocess.run(
         [sys.executable, SCRIPT, "--seed", "3"],
         capture_output=True,
@@ -45,7 +47,16 @@ def tutorial_output() -> str:
         timeout=120,
     )
     assert done.returncode == 0, done.stderr
-    return done.stdout
+    return done.stdout, sorted(os.listdir(tmp))
+
+
+@pytest.fixture(scope="module")
+def tutorial_output(tutorial_run) -> str:
+    return tutorial_run[0]
+
+
+def test_tutorial_leaves_no_temporary_folder_behind(tutorial_run):
+    assert tutorial_run[1] == []
 
 
 @pytest.mark.parametrize("block", EXACT_BLOCKS)

@@ -18,6 +18,7 @@ from wick.nn import Embedding, Module, VarBuilder, VarMap, embedding
 from wick.testing import gradcheck
 
 DEV = Device.Cpu
+pytestmark = pytest.mark.usefixtures("on_each_device")  # DEV: each device
 TABLE = [[0.0, 1.0, 2.0], [10.0, 11.0, 12.0], [20.0, 21.0, 22.0], [30.0, 31.0, 32.0]]
 
 

@@ -19,6 +19,7 @@ from wick.nn import VarBuilder, VarMap, init, linear
 from wick.nn.init import FanInOut, Init, NonLinearity, NormalOrUniform
 
 DEV = Device.Cpu
+pytestmark = pytest.mark.usefixtures("on_each_device")  # DEV: each device
 
 
 def test_const_inits():

@@ -34,6 +34,7 @@ from wick.nn.kv_cache import (
 from wick.nn.rotary_emb import rope_i
 
 DEV = Device.Cpu
+pytestmark = pytest.mark.usefixtures("on_each_device")  # DEV: each device
 F32 = DType.F32
 INF = float("inf")
 

@@ -17,6 +17,7 @@ from wick.nn import Linear, Module, VarBuilder, VarMap, linear, linear_b, linear
 from wick.testing import assert_close, gradcheck
 
 DEV = Device.Cpu
+pytestmark = pytest.mark.usefixtures("on_each_device")  # DEV: each device
 
 
 def test_candle_doc_linear():

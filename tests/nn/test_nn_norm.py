@@ -32,6 +32,7 @@ from wick.nn import (
 from wick.testing import assert_close, gradcheck
 
 DEV = Device.Cpu
+pytestmark = pytest.mark.usefixtures("on_each_device")  # DEV: each device
 F32, F64, F16, BF16 = DType.F32, DType.F64, DType.F16, DType.BF16
 
 

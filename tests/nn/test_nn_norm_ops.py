@@ -20,6 +20,7 @@ from wick.nn import ops
 from wick.testing import assert_close, gradcheck
 
 DEV = Device.Cpu
+pytestmark = pytest.mark.usefixtures("on_each_device")  # DEV: each device
 F64, F32, F16, BF16 = DType.F64, DType.F32, DType.F16, DType.BF16
 
 
@@ -72,7 +73,7 @@ def _candle_like_random(shape, seed=299792458):
 
 
 def test_candle_rms_norml():
-    tensor = Tensor.new(_candle_like_random((24, 70, 64)))
+    tensor = Tensor.new(_candle_like_random((24, 70, 64)), DEV)
     alpha = Tensor.ones(64, F32, DEV)
     t = ops.rms_norm(tensor, alpha, 1e-5)
     t2 = ops.rms_norm_slow(tensor, alpha, 1e-5)
@@ -85,7 +86,7 @@ def test_candle_rms_norm_large_magnitude():
     i = np.arange(rows * hidden)
     sign = np.where(i % 2 == 0, 1.0, -1.0).astype(np.float32)
     data = sign * (np.abs(np.sin(i.astype(np.float32) * np.float32(0.17))) * np.float32(7e9))
-    tensor = Tensor.new(data.astype(np.float32).reshape(rows, hidden))
+    tensor = Tensor.new(data.astype(np.float32).reshape(rows, hidden), DEV)
     alpha = Tensor.ones(hidden, F32, DEV)
     fused = ops.rms_norm(tensor, alpha, 1e-5).numpy()
     slow = ops.rms_norm_slow(tensor, alpha, 1e-5).numpy()
@@ -110,7 +111,7 @@ def test_candle_layer_norm():
 
 
 def test_candle_layer_norml():
-    tensor = Tensor.new(_candle_like_random((24, 70, 64)))
+    tensor = Tensor.new(_candle_like_random((24, 70, 64)), DEV)
     alpha, beta = Tensor.ones(64, F32, DEV), Tensor.zeros(64, F32, DEV)
     t = ops.layer_norm(tensor, alpha, beta, 1e-5)
     t2 = ops.layer_norm_slow(tensor, alpha, beta, 1e-5)

@@ -22,6 +22,7 @@ from wick.nn import Dropout, ops
 from wick.testing import assert_close, gradcheck
 
 DEV = Device.Cpu
+pytestmark = pytest.mark.usefixtures("on_each_device")  # DEV: each device
 DATA = [[[3.0, 1.0, 4.0], [1.0, 5.0, 9.0]], [[2.0, 1.0, 7.0], [8.0, 2.0, 8.0]]]
 XS = [-2.0, -0.5, 0.0, 1.5, 3.0]
 

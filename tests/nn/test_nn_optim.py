@@ -18,6 +18,7 @@ from wick.nn import SGD, AdamW, Init, Linear, Optimizer, ParamsAdamW, VarMap
 from wick.testing import assert_close
 
 DEV = Device.Cpu
+pytestmark = pytest.mark.usefixtures("on_each_device")  # DEV: each device
 
 
 def rnd(t: Tensor, digits: int = 4):

@@ -58,8 +58,8 @@ def test_candle_lstm():
     state = layer.zero_state(1)
     for v in INPUTS:
         state = layer.step(Tensor.new([[v, v * 0.5]], dtype=F32), state)
-    assert rnd(state.h) == f32([[0.9919, 0.1738, -0.1451]])
-    assert rnd(state.c) == f32([[5.725, 0.4458, -0.2908]])
+    assert rnd(state.h()) == f32([[0.9919, 0.1738, -0.1451]])
+    assert rnd(state.c()) == f32([[5.725, 0.4458, -0.2908]])
 
 
 def test_candle_gru():
@@ -68,7 +68,7 @@ def test_candle_gru():
     state = layer.zero_state(1)
     for v in INPUTS:
         state = layer.step(Tensor.new([[v, v * 0.5]], dtype=F32), state)
-    assert rnd(state.h) == f32([[0.0579, 0.8836, -0.9991]])
+    assert rnd(state.h()) == f32([[0.0579, 0.8836, -0.9991]])
 
 
 # ----- PyTorch golden values ----------------------------------------------------------------
@@ -98,7 +98,7 @@ def _lstm_case(dtype):
     c0 = Var.from_tensor(pat_t((2, 4), 0.61, -0.3, dtype, 0.5))
     states = layer.seq_init(x, LSTMState(h0, c0))
     out = layer.states_to_tensor(states)
-    c_n = states[-1].c
+    c_n = states[-1].c()
     loss = (out * pat_t(out.shape, 0.13, 0.7, dtype)).sum_all()
     loss = loss + (c_n * pat_t((2, 4), 0.47, 0.2, dtype)).sum_all()
     grads = loss.backward()
@@ -155,7 +155,7 @@ def test_rnn_without_bias_matches_pytorch(builder, config, want):
     assert sorted(varmap.data()) == ["weight_hh_l0", "weight_ih_l0"]
     _set_params(varmap, F64)
     states = layer.seq(pat_t((2, 3, 3), 0.37, 0.1, F64))
-    out = Tensor.stack([s.h for s in states], 1)
+    out = Tensor.stack([s.h() for s in states], 1)
     assert rnd(out) == want
 
 
@@ -167,14 +167,14 @@ def test_zero_state_and_states_to_tensor():
     assert isinstance(layer, RNN) and isinstance(layer, LSTM)
     state = layer.zero_state(2)
     assert isinstance(state, LSTMState)
-    assert state.h.dims() == [2, 5] and state.c.dims() == [2, 5] and state.h.dtype == F64
-    assert state.h.sum_all().to_scalar() == 0.0 and state.c.sum_all().to_scalar() == 0.0
+    assert state.h().dims() == [2, 5] and state.c().dims() == [2, 5] and state.h().dtype == F64
+    assert state.h().sum_all().to_scalar() == 0.0 and state.c().sum_all().to_scalar() == 0.0
     states = layer.seq(pat_t((2, 4, 3), 0.37, 0.1, F64))
     assert len(states) == 4
     assert layer.states_to_tensor(states).dims() == [2, 4, 5]  # stack on dim 1
     g = gru(3, 5, GRUConfig(), VarBuilder.from_varmap(VarMap(), F32))
     assert isinstance(g, GRU) and isinstance(g.zero_state(2), GRUState)
-    assert g.zero_state(2).h.dims() == [2, 5] and g.zero_state(2).h.dtype == F32
+    assert g.zero_state(2).h().dims() == [2, 5] and g.zero_state(2).h().dtype == F32
     assert g.states_to_tensor(g.seq(pat_t((2, 4, 3), 0.37, 0.1, F32))).dims() == [2, 20]
 
 
@@ -188,12 +188,12 @@ def test_seq_is_repeated_step(builder, config):
     state = init_state
     for t in range(5):
         state = layer.step(x[:, t, :], state)
-        assert states[t].h.to_vec2() == state.h.to_vec2()
+        assert states[t].h().to_vec2() == state.h().to_vec2()
     from_zero = layer.seq(x)
     state = layer.zero_state(2)
     for t in range(5):
         state = layer.step(x[:, t, :], state)
-    assert from_zero[-1].h.to_vec2() == state.h.to_vec2()
+    assert from_zero[-1].h().to_vec2() == state.h().to_vec2()
 
 
 # ----- configs, names, initialisation -------------------------------------------------------

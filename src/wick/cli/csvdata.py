@@ -7,15 +7,17 @@ from __future__ import annotations
 
 import csv
 import hashlib
-import math
 import os
-import secrets
 from dataclasses import dataclass
 
 import numpy as np
 
-from .. import datasets
+from .. import atomic, datasets
+from . import csvread
+from .csvread import Table
 from .errors import CliError
+
+CONTINUOUS_MIN = 20  # more different integer values than this (and than half the rows): a number
 
 # The tutorial's toy data (5 training and 2 test examples, two features, two classes).
 TOY_TRAIN_X = [[-1.2, 3.1], [-0.9, 2.9], [-0.5, 2.6], [2.3, -1.1], [2.7, -1.5]]
@@ -25,28 +27,9 @@ TOY_TEST_Y = [0, 1]
 
 
 @dataclass
-class Table:
-    """A CSV file's header and rows, as strings, with each row's line number."""
-
-    name: str
-    path: str
-    columns: list
-    rows: list
-    lines: list
-
-    def index(self, column: str) -> int:
-        """The position of ``column``; a clear error listing the columns when it is absent."""
-        try:
-            return self.columns.index(column)
-        except ValueError:
-            raise CliError(
-                f"{self.name} has no column {column!r} (its columns: {', '.join(self.columns)})"
-            ) from None
-
-
-@dataclass
 class Labeled:
-    """Examples: float64 features, int64 class ids, and the names that give them meaning."""
+    """Examples: float64 features, int64 class ids (float64 numbers for a regression, whose
+    ``classes`` is empty), and the names that give them meaning."""
 
     x: np.ndarray
     y: np.ndarray
@@ -71,84 +54,17 @@ def resolve(data: str) -> tuple:
     return data, data, None
 
 
-def read_table(data: str) -> Table:
-    """Reads a CSV file with a header line; rejects missing, empty and ragged files."""
+def read_table(data: str, delimiter: str | None = None, header=None) -> Table:
+    """The columns of a CSV file (or built-in dataset); rows are parsed by ``Table.read``."""
     path, name, _ = resolve(data)
-    if not os.path.exists(path):
-        raise CliError(f"no such file: {data}")
-    if os.path.isdir(path):
-        raise CliError(f"{data} is a folder, not a CSV file")
-    try:
-        with open(path, newline="", encoding="utf-8-sig") as f:
-            reader = csv.reader(f)
-            header, rows, lines = None, [], []
-            for record in reader:
-                if not record or all(not field.strip() for field in record):
-                    continue  # blank lines
-                fields = [field.strip() for field in record]
-                if header is None:
-                    header = fields
-                    _check_header(header, name)
-                    continue
-                if len(fields) != len(header):
-                    raise CliError(
-                        f"{name}, line {reader.line_num}: expected {len(header)} fields like the "
-                        f"header, found {len(fields)}"
-                    )
-                rows.append(fields)
-                lines.append(reader.line_num)
-    except UnicodeDecodeError:
-        raise CliError(f"{name} is not a UTF-8 text (CSV) file") from None
-    except csv.Error as exc:
-        raise CliError(f"{name} is not a valid CSV file: {exc}") from None
-    except OSError as exc:
-        raise CliError(f"cannot read {name}: {exc.strerror or exc}") from None
-    if header is None:
-        raise CliError(f"{name} is empty")
-    if not rows:
-        raise CliError(f"{name} has a header line but no rows of data")
-    return Table(name, path, header, rows, lines)
+    return csvread.read_table(path, name, delimiter, header)
 
 
-def _check_header(header: list, name: str) -> None:
-    if any(not h for h in header):
-        raise CliError(f"{name}, line 1: every column needs a name in the header line")
-    if all(_is_number(h) for h in header):
-        raise CliError(f"{name}, line 1: the first line must name the columns, found numbers")
-    seen = set()
-    for h in header:
-        if h in seen:
-            raise CliError(f"{name}, line 1: the column name {h!r} appears twice")
-        seen.add(h)
-
-
-def _is_number(text: str) -> bool:
-    try:
-        float(text)
-    except ValueError:
-        return False
-    return True
-
-
-def numeric_columns(table: Table, columns: list) -> np.ndarray:
-    """The named columns as a float64 matrix; a non-numeric or missing value is an error."""
-    idx = [table.index(c) for c in columns]
-    out = np.empty((len(table.rows), len(idx)), dtype=np.float64)
-    for r, row in enumerate(table.rows):
-        for c, i in enumerate(idx):
-            text = row[i]
-            try:
-                value = float(text)
-            except ValueError:
-                value = None
-            if value is None or not math.isfinite(value):
-                what = "is empty" if not text else f"holds {text!r}, which is not a finite number"
-                raise CliError(
-                    f"{table.name}, line {table.lines[r]}: column {columns[c]!r} {what} "
-                    "(feature columns must be numeric)"
-                )
-            out[r, c] = value
-    return out
+def require(data: str) -> str:
+    """The path of an input CSV (or built-in dataset), checked to be a readable file."""
+    path, name, _ = resolve(data)
+    csvread.check_file(path, name)
+    return path
 
 
 def _int_or_none(text: str):
@@ -158,50 +74,104 @@ def _int_or_none(text: str):
         return None
 
 
-def class_names(table: Table, target: str) -> list:
+def _looks_continuous(distinct: list, n_rows: int) -> bool:
+    """Numbers, more than half of them different, and fractions or more than 20 of them."""
+    if len(distinct) <= max(2, n_rows / 2) or not all(csvread._is_number(v) for v in distinct):
+        return False
+    return len(distinct) > CONTINUOUS_MIN or any(_int_or_none(v) is None for v in distinct)
+
+
+def factorize(values: list) -> tuple:
+    """``(distinct values in order of appearance, int64 code of every value)``: dict passes at
+    C speed, several times faster than sorting a million strings."""
+    distinct = list(dict.fromkeys(values))
+    index = {v: i for i, v in enumerate(distinct)}
+    codes = np.fromiter(map(index.__getitem__, values), dtype=np.int64, count=len(values))
+    return distinct, codes
+
+
+def class_names(table: Table, target: str, values: list, check_continuous: bool = True) -> list:
     """The classes of the target column, sorted (numerically when every value is an integer)."""
-    i = table.index(target)
-    values = [row[i] for row in table.rows]
-    for r, v in enumerate(values):
-        if not v:
-            raise CliError(f"{table.name}, line {table.lines[r]}: the target {target!r} is empty")
-    ints = [_int_or_none(v) for v in values]
-    if all(n is not None for n in ints):
-        names = [str(n) for n in sorted(set(ints))]
+    distinct, codes = factorize(values)
+    if "" in distinct:
+        row = int(np.flatnonzero(codes == distinct.index(""))[0])
+        raise CliError(f"{table.name}, line {table.line_of(row)}: the target {target!r} is empty")
+    ints = {v: _int_or_none(v) for v in distinct}
+    if all(n is not None for n in ints.values()):
+        names = [str(n) for n in sorted(set(ints.values()))]
     else:
-        names = sorted(set(values))
+        names = sorted(distinct)
     if len(names) < 2:
         raise CliError(
             f"the target {target!r} in {table.name} has only one class ({names[0]!r}); "
             "a classifier needs at least two"
         )
+    if check_continuous and _looks_continuous(distinct, len(values)):
+        raise CliError(
+            f"the target {target!r} in {table.name} looks continuous ({len(names)} different "
+            f"numbers in {len(values)} rows), not like classes: pass --task regression to "
+            "predict the number, or --task classification to make each value a class"
+        )
     return names
 
 
-def class_ids(table: Table, target: str, classes: list) -> np.ndarray:
-    """The target column as class ids into ``classes``; an unknown class is an error."""
-    i = table.index(target)
+def class_ids(
+    table: Table, target: str, values: list, classes: list, strict: bool = True
+) -> np.ndarray:
+    """The target values as ids into ``classes``; an unknown or blank class is an error, or,
+    with ``strict=False``, the id -1 (``wick predict`` scores the rows it knows)."""
     lookup = {name: k for k, name in enumerate(classes)}
-    ids = np.empty(len(table.rows), dtype=np.int64)
-    for r, row in enumerate(table.rows):
-        text = row[i]
-        n = _int_or_none(text)
-        k = lookup.get(str(n) if n is not None else text, lookup.get(text))
-        if k is None:
-            raise CliError(
-                f"{table.name}, line {table.lines[r]}: class {text!r} of {target!r} is not one "
-                f"of the model's classes ({', '.join(classes)})"
-            )
-        ids[r] = k
+    distinct, codes = factorize(values)
+    ids_of = np.empty(len(distinct), dtype=np.int64)
+    for j, v in enumerate(distinct):
+        n = _int_or_none(v)
+        ids_of[j] = lookup.get(str(n) if n is not None else v, lookup.get(v, -1))
+    ids = ids_of[codes]
+    if strict and (ids < 0).any():
+        r = int(np.flatnonzero(ids < 0)[0])
+        text = values[r]
+        what = (
+            f"the target {target!r} is empty"
+            if not text
+            else f"class {text!r} of {target!r} is not one of the model's classes "
+            f"({', '.join(classes)})"
+        )
+        raise CliError(f"{table.name}, line {table.line_of(r)}: {what}")
     return ids
 
 
+def numbers(table: Table, target: str, values: list) -> np.ndarray:
+    """A regression target as float64; an empty or non-numeric value is an error."""
+    try:
+        y = np.array(values, dtype=np.float64)
+        if np.isfinite(y).all():
+            return y
+    except ValueError:
+        pass
+    for r, v in enumerate(values):
+        if not csvread._is_number(v):
+            what = "is empty" if not v else f"holds {v!r}, which is not a finite number"
+            raise CliError(
+                f"{table.name}, line {table.line_of(r)}: the target {target!r} {what} "
+                "(--task regression predicts numbers)"
+            )
+    raise AssertionError("unreachable")  # NumPy accepted what float() refuses
+
+
 def load_labeled(
-    data: str, target: str | None, features: list | None = None, classes: list | None = None
+    data: str,
+    target: str | None,
+    features: list | None = None,
+    classes: list | None = None,
+    task: str | None = None,
+    csv_options: dict | None = None,
 ) -> Labeled:
-    """A CSV file as features and class ids: every column but the target is a feature unless
-    ``features`` names them; ``classes`` fixes the class list (a test file, a saved model)."""
-    table = read_table(data)
+    """A CSV file as features and targets: every column but the target is a feature unless
+    ``features`` names them; ``classes`` fixes the class list (a test file, a saved model).
+
+    ``task``: "classification" (class ids), "regression" (float64 numbers), or None: a
+    classification that refuses a target that looks continuous."""
+    table = read_table(data, **(csv_options or {}))
     if target is None:
         target = resolve(data)[2] or table.columns[-1]
     table.index(target)
@@ -210,11 +180,20 @@ def load_labeled(
     elif target in features:
         raise CliError(f"the target {target!r} cannot also be a feature")
     if not features:
-        raise CliError(f"{table.name} has no feature columns besides the target {target!r}")
-    x = numeric_columns(table, features)
-    if classes is None:
-        classes = class_names(table, target)
-    y = class_ids(table, target, classes)
+        hint = " (a single column: if another character separates the fields, pass --delimiter)"
+        raise CliError(
+            f"{table.name} has no feature columns besides the target {target!r}"
+            + (hint if len(table.columns) == 1 else "")
+        )
+    x, text = table.read(features, [target])
+    values = text[target]
+    if task == "regression":
+        y = numbers(table, target, values)
+        classes = []
+    else:
+        if classes is None:
+            classes = class_names(table, target, values, check_continuous=task is None)
+        y = class_ids(table, target, values, classes)
     return Labeled(x, y, list(features), target, list(classes), table.name)
 
 
@@ -236,6 +215,13 @@ def stratified_split(y: np.ndarray, fraction: float, seed: int) -> tuple:
         test.append(ids[:n_test])
         train.append(ids[n_test:])
     return np.sort(np.concatenate(train)), np.sort(np.concatenate(test))
+
+
+def random_split(n: int, fraction: float, seed: int) -> tuple:
+    """``(train ids, test ids)`` for a regression: ``fraction`` of the rows held out by ``seed``."""
+    ids = np.random.default_rng(seed).permutation(n)
+    n_test = min(int(round(n * fraction)), n - 1)
+    return np.sort(ids[n_test:]), np.sort(ids[:n_test])
 
 
 @dataclass
@@ -268,36 +254,12 @@ def file_sha256(path: str) -> str:
     return h.hexdigest()
 
 
-def check_writable(path: str, what: str) -> None:
-    """Fails early, before any work, when ``path`` cannot be written (and writes nothing)."""
-    if os.path.isdir(path):
-        raise CliError(f"cannot write the {what} to {path}: it is a folder")
-    folder = os.path.dirname(os.path.abspath(path))
-    if os.path.exists(folder) and not os.path.isdir(folder):
-        raise CliError(f"cannot write the {what} to {path}: {folder} is a file, not a folder")
-    if not os.path.isdir(folder):
-        raise CliError(f"cannot write the {what} to {path}: the folder {folder} does not exist")
-    probe = os.path.join(folder, f".wick-probe-{secrets.token_hex(6)}")
-    try:
-        os.close(os.open(probe, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
-        os.unlink(probe)
-    except OSError as exc:
-        raise CliError(f"cannot write the {what} to {path}: {exc.strerror or exc}") from None
-    if os.path.exists(path) and not os.access(path, os.W_OK):
-        raise CliError(f"cannot write the {what} to {path}: permission denied")
-
-
 def write_csv(path: str, header: list, rows: list) -> None:
-    """Writes a CSV file atomically (a temporary file, then rename): never a half-written file."""
-    folder = os.path.dirname(os.path.abspath(path))
-    tmp = os.path.join(folder, f".wick-tmp-{secrets.token_hex(6)}.csv")
+    """Writes a CSV file atomically (``wick.atomic``): never a half-written file."""
     try:
-        with open(tmp, "w", newline="", encoding="utf-8") as f:
+        with atomic.open_atomic(path, "w", newline="", encoding="utf-8") as f:
             writer = csv.writer(f)
             writer.writerow(header)
             writer.writerows(rows)
-        os.replace(tmp, path)
     except OSError as exc:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
         raise CliError(f"cannot write {path}: {exc.strerror or exc}") from None

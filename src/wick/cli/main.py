@@ -11,6 +11,7 @@ import os
 import sys
 
 from .. import __version__
+from . import options
 from .errors import CliError
 
 DESCRIPTION = """Train a classifier, evaluate it, predict with it, inspect safetensors files.
@@ -26,6 +27,8 @@ EXAMPLES = """examples:
   wick eval --model model.safetensors --data test.csv
   wick inspect model.safetensors
   wick info
+  wick lm train --text the-verdict --size 124m --out verdict   GPT-2 on The Verdict (book ch. 5)
+  wick generate verdict "Every effort moves you" --temperature 1.4 --top-k 25
 """
 
 
@@ -37,8 +40,6 @@ class _Parser(argparse.ArgumentParser):
 
 
 def _train_options(p: argparse.ArgumentParser) -> None:
-    from .train import parse_hidden
-
     d = p.add_argument_group("data (without --data: the tutorial's toy set)")
     d.add_argument("--data", metavar="CSV", help="a CSV file with a header line, or 'iris'")
     d.add_argument(
@@ -49,15 +50,22 @@ def _train_options(p: argparse.ArgumentParser) -> None:
     d.add_argument(
         "--features",
         metavar="A,B,...",
-        type=lambda s: [c.strip() for c in s.split(",")],
+        type=options.columns,
         help="feature columns (default: every column but the target)",
+    )
+    d.add_argument(
+        "--task",
+        choices=["classification", "regression"],
+        help="predict a class (default; a target that looks continuous is refused) or a "
+        "number (mean squared error; R2 and MAE reported)",
     )
     d.add_argument("--test", metavar="CSV", help="a separate test file (instead of a split)")
     d.add_argument(
         "--test-fraction",
-        type=float,
+        type=options.fraction,
         metavar="F",
-        help="fraction of each class held out for testing (default 0.2)",
+        help="fraction held out for testing, of each class (a regression: of the rows); "
+        "default 0.2",
     )
     d.add_argument(
         "--standardize",
@@ -68,11 +76,16 @@ def _train_options(p: argparse.ArgumentParser) -> None:
     )
     m = p.add_argument_group("model and training (defaults: the tutorial's / with --data)")
     m.add_argument(
-        "--hidden", type=parse_hidden, metavar="30,20", help="hidden layer sizes (default 30,20)"
+        "--hidden",
+        type=options.parse_hidden,
+        metavar="30,20",
+        help="hidden layer sizes (default 30,20)",
     )
-    m.add_argument("--epochs", type=int, metavar="N", help="default 3 / 100")
-    m.add_argument("--batch-size", type=int, metavar="N", help="default 2 / 16")
-    m.add_argument("--lr", type=float, metavar="LR", help="learning rate (default 0.5 / 0.01)")
+    m.add_argument("--epochs", type=options.positive_int, metavar="N", help="default 3 / 100")
+    m.add_argument("--batch-size", type=options.positive_int, metavar="N", help="default 2 / 16")
+    m.add_argument(
+        "--lr", type=options.positive_float, metavar="LR", help="learning rate (default 0.5 / 0.01)"
+    )
     m.add_argument("--optimizer", choices=["sgd", "adamw"], help="default sgd / adamw")
     m.add_argument(
         "--drop-last",
@@ -82,7 +95,7 @@ def _train_options(p: argparse.ArgumentParser) -> None:
     )
     m.add_argument(
         "--seed",
-        type=int,
+        type=options.seed,
         help="seeds the split, the weights and the shuffling (default 1196 / 123)",
     )
     m.add_argument("--device", choices=["cpu", "cuda"], help="default cpu")
@@ -104,6 +117,8 @@ def _train_options(p: argparse.ArgumentParser) -> None:
         metavar="PNG",
         help="draw the loss and accuracy curves (needs matplotlib: pip install 'wick[plot]')",
     )
+    options.add_force(o)
+    options.add_csv_options(p)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -121,23 +136,27 @@ def build_parser() -> argparse.ArgumentParser:
         "train",
         help="train an MLP classifier (no arguments: the tutorial's job)",
         description="With no arguments, the tutorial's training on its toy data; "
-        "with --data, an MLP classifier for a CSV file (or the built-in iris).",
+        "with --data, an MLP classifier (or, with --task regression, regressor) for a CSV "
+        "file (or the built-in iris). See docs/cli.md.",
     )
     _train_options(p)
 
     p = sub.add_parser(
         "predict",
-        help="predict the classes of a CSV file's rows",
-        description="Class and probabilities for every row of a CSV file.",
+        help="predict the classes (or numbers) of a CSV file's rows",
+        description="Class and probabilities (a regressor: the number) for every row of a CSV "
+        "file; the file needs the model's feature columns, not its target.",
     )
     p.add_argument("--model", required=True, metavar="PATH", help="a model from wick train")
     p.add_argument("--data", required=True, metavar="CSV", help="rows with the model's features")
     p.add_argument("--out", metavar="PATH", help="write the predictions here (default: stdout)")
     p.add_argument("--device", choices=["cpu", "cuda"], default="cpu")
+    options.add_force(p)
+    options.add_csv_options(p)
 
     p = sub.add_parser(
         "eval",
-        help="accuracy, precision, recall and confusion matrix",
+        help="accuracy, precision, recall and confusion matrix (a regressor: R2, MAE, RMSE)",
         description="Scores a model on a labelled CSV file.",
     )
     p.add_argument("--model", required=True, metavar="PATH", help="a model from wick train")
@@ -146,6 +165,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--target", metavar="COLUMN", help="default: the column the model was trained to predict"
     )
     p.add_argument("--device", choices=["cpu", "cuda"], default="cpu")
+    options.add_csv_options(p)
 
     p = sub.add_parser(
         "inspect",
@@ -159,33 +179,81 @@ def build_parser() -> argparse.ArgumentParser:
         help="versions, BLAS and devices",
         description="Versions, the BLAS NumPy uses, and the devices wick can use.",
     )
+    from .generate import add_parser as add_generate
+    from .lm import add_parser as add_lm
+
+    add_lm(sub)
+    add_generate(sub)
     return parser
 
 
 def main(argv=None) -> int:
-    """Entry point of the ``wick`` console script."""
-    args = build_parser().parse_args(argv)
+    """Entry point of the ``wick`` console script: every failure is one line on stderr."""
     try:
-        if args.command == "train":
-            from .train import run
-        elif args.command == "predict":
-            from .predict import run
-        elif args.command == "eval":
-            from .evaluate import run
-        elif args.command == "inspect":
-            from .inspect import run
-        else:
-            from .info import run
-        return run(args)
-    except CliError as exc:
-        print(f"wick: error: {' '.join(str(exc).split())}", file=sys.stderr)
-        return 2
+        args = build_parser().parse_args(argv)
+        return _dispatch(args)
     except KeyboardInterrupt:
         print("\nwick: interrupted", file=sys.stderr)
         return 130
     except BrokenPipeError:  # `wick predict ... | head`: the reader left; say nothing more
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 141  # 128 + SIGPIPE, as a shell reports it
+    except Exception as exc:  # noqa: BLE001 - the one place every failure becomes one line
+        _report(exc)
+        return 2
+
+
+def _report(exc: Exception) -> None:
+    from ..core.errors import Error
+
+    if isinstance(exc, CliError):
+        text = str(exc)
+    elif isinstance(exc, Error):
+        text = str(exc)
+    elif isinstance(exc, OSError):
+        where = f"{exc.filename}: " if exc.filename else ""
+        text = f"{where}{exc.strerror or exc}"
+    elif isinstance(exc, MemoryError):
+        text = "out of memory (try a smaller model, --batch-size or file)"
+    else:
+        if os.environ.get("WICK_TRACEBACK"):
+            import traceback
+
+            traceback.print_exception(exc)
+        text = (
+            f"internal error: {type(exc).__name__}: {exc} (a bug in wick: please report it "
+            "with the command; WICK_TRACEBACK=1 shows the traceback)"
+        )
+        print(f"wick: {' '.join(text.split())}", file=sys.stderr)
+        return
+    print(f"wick: error: {' '.join(text.split())}", file=sys.stderr)
+
+
+def _dispatch(args) -> int:
+    import numpy as np
+
+    # NumPy's overflow warnings would be lines of noise on stderr: the commands check every
+    # loss and output for finiteness themselves and stop with one clear line.
+    with np.errstate(all="ignore"):
+        return _run(args)
+
+
+def _run(args) -> int:
+    if args.command == "train":
+        from .train import run
+    elif args.command == "predict":
+        from .predict import run
+    elif args.command == "eval":
+        from .evaluate import run
+    elif args.command == "inspect":
+        from .inspect import run
+    elif args.command == "lm":
+        from .lm import run
+    elif args.command == "generate":
+        from .generate import run
+    else:
+        from .info import run
+    return run(args)
 
 
 if __name__ == "__main__":

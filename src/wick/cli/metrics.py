@@ -10,6 +10,30 @@ def accuracy(pred: np.ndarray, y: np.ndarray) -> float:
     return float((pred == y).sum() / len(y)) if len(y) else 0.0
 
 
+def regression_scores(pred: np.ndarray, y: np.ndarray) -> dict:
+    """``{"r2", "mae", "rmse"}`` of predicted numbers; None where undefined (no rows, or a
+    constant target for R^2), never ``nan`` with a NumPy warning."""
+    if len(y) == 0:
+        return {"r2": None, "mae": None, "rmse": None}
+    err = pred.astype(np.float64) - y
+    total = float(((y - y.mean()) ** 2).sum())
+    r2 = 1.0 - float((err**2).sum()) / total if total > 0 else None
+    return {"r2": r2, "mae": float(np.abs(err).mean()), "rmse": float(np.sqrt((err**2).mean()))}
+
+
+def regression_report(pred: np.ndarray, y: np.ndarray) -> str:
+    """R^2, MAE and RMSE as text (``wick eval`` of a regressor)."""
+    s = regression_scores(pred, y)
+    return "\n".join(
+        [
+            f"R2        {fmt(s['r2'])}  (1 is perfect, 0 is as good as predicting the mean)",
+            f"MAE       {fmt(s['mae'])}  (mean absolute error, in the target's units)",
+            f"RMSE      {fmt(s['rmse'])}",
+            f"rows      {len(y)}",
+        ]
+    )
+
+
 def confusion(pred: np.ndarray, y: np.ndarray, n_classes: int) -> np.ndarray:
     """``m[true, predicted]`` counts."""
     m = np.zeros((n_classes, n_classes), dtype=np.int64)
@@ -39,7 +63,7 @@ def table(header: list, rows: list, align: str | None = None) -> str:
 
 def fmt(value: float) -> str:
     """Four decimals; ``-`` for an undefined value."""
-    return "-" if value is None or np.isnan(value) else f"{value:.4f}"
+    return "-" if value is None or not np.isfinite(value) else f"{value:.4f}"
 
 
 def report(pred: np.ndarray, y: np.ndarray, classes: list) -> str:

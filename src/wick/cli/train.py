@@ -3,6 +3,7 @@ classifier for a CSV file (or the built-in iris), saved as a self-describing saf
 
 from __future__ import annotations
 
+import math
 import os
 import sys
 import time
@@ -14,11 +15,12 @@ from ..core import Device, Tensor
 from ..core.device import as_device
 from ..core.errors import Error
 from ..data import DataLoader, TensorDataset
-from ..nn.loss import cross_entropy
 from ..nn.optim import SGD, AdamW, ParamsAdamW
-from . import checkpoint, csvdata, model
+from . import checkpoint, csvdata, model, outputs, report
+from . import task as tasks
 from .errors import CliError
-from .metrics import accuracy, fmt, table
+from .metrics import fmt
+from .options import MAX_SEED
 
 # The tutorial's settings. Its seed is the one, of the first 30,000, whose six logged losses come
 # closest to those the tutorial prints (3.64 0.00 3.33 0.00 0.00 0.00): 3.54 0.00 3.69 0.00 ...,
@@ -38,6 +40,9 @@ CSV = dict(
 )
 # Options a resumed run takes from its checkpoint; the others may change (paths, epochs).
 FIXED_ON_RESUME = (
+    "task",
+    "delimiter",
+    "header",
     "target",
     "features",
     "test_fraction",
@@ -49,6 +54,7 @@ FIXED_ON_RESUME = (
     "standardize",
     "drop_last",
 )
+SHOWN = {"accuracy": "accuracy", "r2": "R2", "mae": "MAE"}
 CHECKPOINT_SECONDS = 1.0
 PER_BATCH_LOG_LIMIT = 30  # runs with at most this many steps log every batch, as the tutorial
 
@@ -71,12 +77,22 @@ class Config:
     standardize: bool = False
     drop_last: bool = True
     device: str = "cpu"
+    task: str | None = None  # None: a classification that refuses a continuous-looking target
+    delimiter: str | None = None  # None: sniffed
+    header: bool | None = None  # None: required, and refused when it holds numbers
+
+
+class Diverged(Exception):
+    """The training loss stopped being a finite number."""
+
+    def __init__(self, epoch: int, batch: int, value: float):
+        self.epoch, self.batch, self.value = epoch, batch, value
 
 
 def _config_from_args(args) -> Config:
     given = {k: v for k, v in vars(args).items() if v is not None}
     if args.data is None:
-        for key in ("target", "features", "test", "test_fraction"):
+        for key in ("target", "features", "test", "test_fraction", "task", "delimiter", "header"):
             if key in given:
                 raise CliError(
                     f"--{key.replace('_', '-')} needs --data (without it, wick train runs the "
@@ -112,29 +128,23 @@ def _config_from_checkpoint(args, state: dict) -> Config:
 
 
 def _validate(cfg: Config) -> None:
-    if cfg.epochs < 1:
+    """Checks the settings again: a checkpoint's are read from a file, not from the parser."""
+    if not isinstance(cfg.epochs, int) or cfg.epochs < 1:
         raise CliError(f"--epochs must be at least 1, got {cfg.epochs}")
-    if cfg.batch_size < 1:
+    if not isinstance(cfg.batch_size, int) or cfg.batch_size < 1:
         raise CliError(f"--batch-size must be at least 1, got {cfg.batch_size}")
-    if not cfg.lr > 0:
-        raise CliError(f"--lr must be positive, got {cfg.lr}")
+    if not (isinstance(cfg.lr, (int, float)) and math.isfinite(cfg.lr) and cfg.lr > 0):
+        raise CliError(f"--lr must be a finite number above 0, got {cfg.lr}")
     if not 0 <= cfg.test_fraction < 1:
         raise CliError(f"--test-fraction must be in [0, 1), got {cfg.test_fraction}")
     if cfg.optimizer not in ("sgd", "adamw"):
         raise CliError(f"--optimizer must be sgd or adamw, got {cfg.optimizer!r}")
-
-
-def parse_hidden(text: str) -> list:
-    """``"30,20"`` -> ``[30, 20]`` (argparse type)."""
-    import argparse
-
-    try:
-        sizes = [int(p) for p in text.split(",") if p.strip()] if text.strip() else []
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected sizes like 30,20, got {text!r}") from None
-    if any(n < 1 for n in sizes):
-        raise argparse.ArgumentTypeError(f"layer sizes must be positive, got {text!r}")
-    return sizes
+    if not (isinstance(cfg.seed, int) and 0 <= cfg.seed <= MAX_SEED):
+        raise CliError(f"--seed must be in [0, 2**64), got {cfg.seed}")
+    if cfg.task not in (None, "classification", "regression"):
+        raise CliError(f"--task must be classification or regression, got {cfg.task!r}")
+    if not (isinstance(cfg.hidden, list) and all(isinstance(n, int) and n > 0 for n in cfg.hidden)):
+        raise CliError(f"--hidden must be positive layer sizes, got {cfg.hidden!r}")
 
 
 def _device(name: str) -> Device:
@@ -145,27 +155,38 @@ def _device(name: str) -> Device:
 
 
 def _load_data(cfg: Config) -> tuple:
-    """``(train, test or None, text describing the split)`` as Labeled sets, unstandardised."""
+    """``(train, test or None, rows read, text describing the split)``, unstandardised."""
     if cfg.data is None:
         train, test = csvdata.toy_data()
-        return train, test, None
-    full = csvdata.load_labeled(cfg.data, cfg.target, cfg.features)
+        return train, test, len(train) + len(test), None
+    opts = {"delimiter": cfg.delimiter, "header": cfg.header}
+    full = csvdata.load_labeled(cfg.data, cfg.target, cfg.features, None, cfg.task, opts)
     cfg.target, cfg.features = full.target, full.features
     if cfg.test is not None:
-        test = csvdata.load_labeled(cfg.test, full.target, full.features, full.classes)
-        return (
-            full,
-            test,
-            f"all for training, {len(test)} rows of {test.source} for testing",
+        test = csvdata.load_labeled(
+            cfg.test, full.target, full.features, full.classes or None, cfg.task or "", opts
         )
+        text = f"all for training, {len(test)} rows of {test.source} for testing"
+        return full, test, len(full), text
     if cfg.test_fraction == 0:
-        return full, None, "all for training, none held out"
-    train_ids, test_ids = csvdata.stratified_split(full.y, cfg.test_fraction, cfg.seed)
+        return full, None, len(full), "all for training, none held out"
+    if cfg.task == "regression":
+        train_ids, test_ids = csvdata.random_split(len(full), cfg.test_fraction, cfg.seed)
+        how = "random"
+    else:
+        train_ids, test_ids = csvdata.stratified_split(full.y, cfg.test_fraction, cfg.seed)
+        how = "stratified"
+    if len(test_ids) == 0:  # a test set of no rows would score nothing (nan)
+        text = (
+            f"all for training, none held out (--test-fraction {cfg.test_fraction:g} of "
+            f"{len(full)} rows rounds to no row)"
+        )
+        return full, None, len(full), text
     text = (
         f"{len(train_ids)} for training, {len(test_ids)} held out for testing "
-        f"(stratified, seed {cfg.seed})"
+        f"({how}, seed {cfg.seed})"
     )
-    return full.subset(train_ids), full.subset(test_ids), text
+    return full.subset(train_ids), full.subset(test_ids), len(full), text
 
 
 def _hashes(cfg: Config) -> dict:
@@ -179,18 +200,29 @@ class Run:
     def __init__(self, cfg: Config, out: str):
         self.cfg, self.out = cfg, out
         self.device = _device(cfg.device)
-        train, test, self.split_text = _load_data(cfg)
+        train, test, self.n_rows, self.split_text = _load_data(cfg)
         std = (
             csvdata.Standardizer.fit(train.x)
             if cfg.standardize
             else csvdata.Standardizer.identity(train.x.shape[1])
         )
+        regression = cfg.task == "regression"
+        scale = csvdata.Standardizer.fit(train.y.reshape(-1, 1)) if regression else None
         self.spec = model.ModelSpec(
-            train.features, train.target, train.classes, list(cfg.hidden), std
+            train.features,
+            train.target,
+            train.classes,
+            list(cfg.hidden),
+            std,
+            task="regression" if regression else "classification",
+            target_scale=scale,
         )
+        self.task = tasks.for_spec(self.spec)
         self.train, self.test = train, test
         self.x_train = std.apply(train.x)
         self.x_test = std.apply(test.x) if test is not None else None
+        what = f"--hidden {','.join(map(str, cfg.hidden))}" if cfg.hidden else "the model"
+        model.check_size(self.spec.sizes, 2 if cfg.optimizer == "sgd" else 4, what)
         Device.Cpu.set_seed(cfg.seed)
         if not self.device.is_cpu():
             self.device.set_seed(cfg.seed)
@@ -200,9 +232,11 @@ class Run:
             SGD(vars_, cfg.lr) if cfg.optimizer == "sgd" else AdamW(vars_, ParamsAdamW(lr=cfg.lr))
         )
         xs = Tensor.new(self.x_train, self.device)
-        ys = Tensor.new(train.y.astype(np.uint32), self.device)
         self.loader = DataLoader(
-            TensorDataset(xs, ys), cfg.batch_size, shuffle=True, drop_last=cfg.drop_last
+            TensorDataset(xs, self.task.targets(train.y, self.device)),
+            cfg.batch_size,
+            shuffle=True,
+            drop_last=cfg.drop_last,
         )
         if self.loader.total_batches() == 0:
             raise CliError(
@@ -211,24 +245,29 @@ class Run:
             )
         self.epoch, self.history = 0, []
         self.checkpointed = None  # the epoch of the last checkpoint this run wrote
+        self.good = None  # (epoch, weights) of the last epoch whose losses were all finite
         self.hashes = _hashes(cfg)
 
     def evaluate(self, labeled, x) -> tuple:
-        """``(loss, accuracy, predictions)`` on a whole set, in one forward pass."""
-        logits = self.model(Tensor.new(x, self.device))
-        labels = Tensor.new(labeled.y.astype(np.uint32), self.device)
-        loss = cross_entropy(logits, labels).to_vec0()
-        pred = logits.argmax(1).numpy().astype(np.int64)
-        return loss, accuracy(pred, labeled.y), pred
+        """``(loss, scores, predictions)`` on a whole set, in one forward pass."""
+        out = self.model(Tensor.new(x, self.device))
+        loss = self.task.loss(out, self.task.targets(labeled.y, self.device)).to_vec0()
+        pred = self.task.decode(out)
+        return loss, self.task.scores(pred, labeled.y), pred
 
     def train_epoch(self, log=None) -> list:
-        """One pass over the shuffled batches (the tutorial's loop); returns the batch losses."""
+        """One pass over the shuffled batches (the tutorial's loop); returns the batch losses.
+
+        Raises ``Diverged`` before the step of a batch whose loss is not finite."""
         cfg, total = self.cfg, self.loader.total_batches()
         losses = []
-        for b, (features, labels) in enumerate(self.loader):
-            loss = cross_entropy(self.model(features), labels)
+        for b, (features, targets) in enumerate(self.loader):
+            loss = self.task.loss(self.model(features), targets)
+            value = loss.to_vec0()
+            if not math.isfinite(value):
+                raise Diverged(self.epoch + 1, b + 1, value)
             self.optimizer.backward_step(loss)
-            losses.append(loss.to_vec0())
+            losses.append(value)
             if log is not None:
                 log(
                     f"Epoch: {self.epoch + 1:03d}/{cfg.epochs:03d} | Batch {b + 1:03d}/{total:03d}"
@@ -241,11 +280,31 @@ class Run:
         """``train_epoch``, then the epoch's metrics (added to the history)."""
         losses = self.train_epoch(log)
         row = {"epoch": self.epoch, "train_loss": float(np.mean(losses))}
-        row["train_accuracy"] = self.evaluate(self.train, self.x_train)[1]
+        loss, scores, _ = self.evaluate(self.train, self.x_train)
+        if not math.isfinite(loss):  # the last step overflowed the weights
+            raise Diverged(self.epoch, len(losses), loss)
+        row.update({f"train_{k}": v for k, v in scores.items()})
         if self.test is not None:
-            row["test_loss"], row["test_accuracy"], _ = self.evaluate(self.test, self.x_test)
+            loss, scores, _ = self.evaluate(self.test, self.x_test)
+            row["test_loss"] = loss
+            row.update({f"test_{k}": v for k, v in scores.items()})
         self.history.append(row)
+        self.keep_good()
         return row
+
+    def keep_good(self) -> None:
+        """Remembers the weights now as the last finite model."""
+        weights = {n: v.as_detached_tensor().numpy().copy() for n, v in self.varmap.data().items()}
+        self.good = (self.epoch, weights)
+
+    def restore_good(self) -> int:
+        """Puts back the last finite model; returns its epoch."""
+        epoch, weights = self.good
+        own = self.varmap.data()
+        self.varmap.set(
+            {n: Tensor.new(w, self.device).to_dtype(own[n].dtype) for n, w in weights.items()}
+        )
+        return epoch
 
     def state(self) -> dict:
         """What a checkpoint records; file paths made absolute so that any folder can resume."""
@@ -261,53 +320,6 @@ class Run:
         }
 
 
-def _epoch_line(row: dict, epochs: int) -> str:
-    text = (
-        f"Epoch: {row['epoch']:03d}/{epochs:03d} | Train Loss: {row['train_loss']:.2f}"
-        f" | Train Acc: {row['train_accuracy']:.4f}"
-    )
-    if "test_accuracy" in row:
-        text += f" | Test Acc: {row['test_accuracy']:.4f}"
-    return text
-
-
-def _print_header(run: Run) -> None:
-    cfg, spec, train = run.cfg, run.spec, run.train
-    params = sum(v.elem_count() for v in run.varmap.all_vars())
-    opt = "SGD" if cfg.optimizer == "sgd" else "AdamW"
-    batches = "shuffled" + (", drop_last" if cfg.drop_last else "")
-    if cfg.data is None:
-        print(
-            'wick train: the tutorial\'s job ("Neural Networks with Candle", Appendix A of '
-            "Build a Large\nLanguage Model (From Scratch)): a small network learns a toy "
-            "dataset.\n"
-        )
-        print(
-            f"data      the tutorial's toy set: {len(train)} training and {len(run.test)} test "
-            f"examples"
-        )
-        print("features  2: x1, x2\nclasses   2: 0, 1")
-    else:
-        name = csvdata.resolve(cfg.data)[1] if cfg.data in csvdata.datasets.BUILTIN else cfg.data
-        print(f"wick train: an MLP classifier for {spec.target!r} in {name}\n")
-        n = len(train) + (len(run.test) if run.test is not None and cfg.test is None else 0)
-        std = "standardised" if cfg.standardize else "used as they are"
-        print(f"data      {n} rows; {run.split_text}")
-        print(f"features  {len(spec.features)}, {std}: {_short(spec.features)}")
-        print(f"classes   {len(spec.classes)}: {_short(spec.classes)}")
-    print(f"model     {spec.describe()}, {params:,} parameters")
-    print(
-        f"training  {opt} lr {cfg.lr:g}, batch size {cfg.batch_size}, {batches}, "
-        f"{cfg.epochs} epochs, seed {cfg.seed}, {run.device}"
-    )
-    print(flush=True)
-
-
-def _short(names: list, limit: int = 6) -> str:
-    shown = ", ".join(names[:limit])
-    return shown + (f", ... ({len(names) - limit} more)" if len(names) > limit else "")
-
-
 def _terminal_reports_size(stream) -> bool:
     try:
         size = os.get_terminal_size(stream.fileno())
@@ -317,13 +329,13 @@ def _terminal_reports_size(stream) -> bool:
 
 
 def _train_loop(run: Run, ckpt_path: str | None) -> None:
-    from tqdm import tqdm
-
     cfg = run.cfg
     per_batch = cfg.epochs * run.loader.total_batches() <= PER_BATCH_LOG_LIMIT
     every = max(1, cfg.epochs // 10)
     bar = None
     if not per_batch:
+        from tqdm import tqdm  # here: its import costs 30 ms that per-batch logging never needs
+
         # A terminal that reports no size (a bare pty) would get no bar at all: assume 80x24.
         sized = _terminal_reports_size(sys.stderr)
         bar = tqdm(
@@ -353,27 +365,31 @@ def _train_loop(run: Run, ckpt_path: str | None) -> None:
                 saved, run.checkpointed = now, run.epoch
             if bar is not None:
                 bar.update(1)
-                acc = f"{row['train_accuracy']:.3f}"
-                bar.set_postfix(loss=f"{row['train_loss']:.3f}", acc=acc, refresh=False)
+                score = row[f"train_{run.task.headline}"]
+                shown = "-" if score is None else f"{score:.3f}"
+                key = run.task.shown.lower()
+                bar.set_postfix({"loss": f"{row['train_loss']:.3f}", key: shown}, refresh=False)
             if not per_batch and (run.epoch % every == 0 or run.epoch == cfg.epochs):
-                log(_epoch_line(row, cfg.epochs))
+                log(report.epoch_line(row, cfg.epochs, run.task))
             sys.stdout.flush()
     finally:
         if bar is not None:
             bar.close()
 
 
-def _final_report(run: Run) -> dict:
-    rows, results = [], {}
-    for name, labeled, x in (("train", run.train, run.x_train), ("test", run.test, run.x_test)):
-        if labeled is None:
-            continue
-        loss, acc, _ = run.evaluate(labeled, x)
-        results[name] = acc
-        rows.append([name, len(labeled), f"{loss:.4f}", fmt(acc)])
-    print()
-    print(table(["", "examples", "loss", "accuracy"], rows))
-    return results
+def _plan_outputs(args, cfg: Config, out: str, ckpt: str | None) -> None:
+    """The output policy (outputs.py), before any work: inputs, collisions, foreign files."""
+    inputs = [
+        (f"--{k}", csvdata.require(getattr(cfg, k))) for k in ("data", "test") if getattr(cfg, k)
+    ]
+    if args.resume and args.resume != ckpt:
+        inputs.append(("--resume", args.resume))
+    planned = [("--out", out, "model")]
+    if ckpt:
+        planned.append(("--checkpoint" if args.checkpoint else "--resume", ckpt, "checkpoint"))
+    if args.plot:
+        planned.append(("--plot", args.plot, "plot"))
+    outputs.check(inputs, planned, args.force)
 
 
 def run(args) -> int:
@@ -381,18 +397,15 @@ def run(args) -> int:
     if args.test is not None and args.test_fraction is not None:
         raise CliError("--test and --test-fraction exclude each other: a test file or a split")
     state = checkpoint.read_state(args.resume) if args.resume else None
-    cfg = _config_from_checkpoint(args, state) if state else _config_from_args(args)
+    cfg = _config_from_args(args) if state is None else _config_from_checkpoint(args, state)
     _validate(cfg)
     out = args.out or "model.safetensors"
-    csvdata.check_writable(out, "model")
     ckpt = args.checkpoint or args.resume  # a resumed run keeps saving to its checkpoint
-    if ckpt:
-        csvdata.check_writable(ckpt, "checkpoint")
+    _plan_outputs(args, cfg, out, ckpt)
     if args.plot:
         from .plot import require_matplotlib
 
         require_matplotlib(args.plot)
-        csvdata.check_writable(args.plot, "plot")
     run_ = Run(cfg, out)
     if state:
         if run_.hashes != state["sha256"]:
@@ -403,46 +416,28 @@ def run(args) -> int:
             )
         checkpoint.restore(args.resume, run_.varmap, run_.optimizer)
         run_.epoch, run_.history = state["epoch"], state["history"]
-    _print_header(run_)
+        run_.keep_good()
+    report.header(run_)
     if state:
         print(f"resumed   {args.resume} at epoch {run_.epoch}\n")
     started = time.perf_counter()
     try:
         _train_loop(run_, ckpt)
     except KeyboardInterrupt:
-        if run_.checkpointed is not None:
-            print(
-                f"\nwick: interrupted; {ckpt} holds epoch {run_.checkpointed}. "
-                f"Continue with: wick train --resume {ckpt}",
-                file=sys.stderr,
-            )
-        elif ckpt:
-            print("\nwick: interrupted before the first checkpoint; nothing saved", file=sys.stderr)
-        else:
-            print(
-                "\nwick: interrupted; nothing saved (pass --checkpoint PATH to be able to resume)",
-                file=sys.stderr,
-            )
+        _say_interrupted(run_, ckpt)
         return 130
+    except Diverged as d:
+        _stop_diverged(run_, d, out)
     seconds = time.perf_counter() - started
-    results = _final_report(run_)
-    run_.spec.training = {
-        "data": cfg.data or "tutorial toy set",
-        "epochs": cfg.epochs,
-        "optimizer": cfg.optimizer,
-        "lr": cfg.lr,
-        "batch_size": cfg.batch_size,
-        "seed": cfg.seed,
-        **{f"{k}_accuracy": v for k, v in results.items()},
-    }
-    model.save(run_.varmap, run_.spec, out)
+    results = report.final_table(run_)
+    _save(run_, out, cfg.epochs, results)
     print(f"\ntrained   in {seconds:.2f} s")
     print(f"saved     {out}")
     _confirm_reload(run_, out, results)
     if args.plot:
         from .plot import save_curves
 
-        save_curves(run_.history, args.plot, run_.spec.target)
+        save_curves(run_.history, args.plot, run_.spec.target, run_.task)
         print(f"plotted   {args.plot}")
     if cfg.data is None:
         print(
@@ -457,14 +452,64 @@ def run(args) -> int:
     return 0
 
 
+def _save(run: Run, out: str, epochs: int, results: dict, stopped: str | None = None) -> None:
+    cfg = run.cfg
+    run.spec.training = {
+        "data": cfg.data or "tutorial toy set",
+        "epochs": epochs,
+        "optimizer": cfg.optimizer,
+        "lr": cfg.lr,
+        "batch_size": cfg.batch_size,
+        "seed": cfg.seed,
+        **{f"{name}_{k}": v for name, scores in results.items() for k, v in scores.items()},
+    }
+    if stopped:
+        run.spec.training["stopped"] = stopped
+    model.save(run.varmap, run.spec, out)
+
+
+def _say_interrupted(run: Run, ckpt: str | None) -> None:
+    if run.checkpointed is not None:
+        text = (
+            f"wick: interrupted; {ckpt} holds epoch {run.checkpointed}. "
+            f"Continue with: wick train --resume {ckpt}"
+        )
+    elif ckpt:
+        text = "wick: interrupted before the first checkpoint; nothing saved"
+    else:
+        text = "wick: interrupted; nothing saved (pass --checkpoint PATH to be able to resume)"
+    print("\n" + text, file=sys.stderr)
+
+
+def _stop_diverged(run: Run, d: Diverged, out: str) -> None:
+    """Saves the last finite model (if any epoch had one) and stops with one error line."""
+    what = (
+        f"the training loss became {d.value} at epoch {d.epoch}, batch {d.batch} "
+        f"(--lr {run.cfg.lr:g} is probably too high, or the features need --standardize)"
+    )
+    if run.good is None:
+        raise CliError(f"{what}; nothing saved")
+    epoch = run.restore_good()
+    if epoch == 0:  # fresh weights: not a model worth a file
+        raise CliError(f"{what}; nothing saved")
+    scores = {}
+    for name, labeled, x in (("train", run.train, run.x_train), ("test", run.test, run.x_test)):
+        if labeled is not None:
+            scores[name] = run.evaluate(labeled, x)[1]
+    _save(run, out, epoch, scores, stopped=what)
+    raise CliError(f"{what}; saved {out} from epoch {epoch}, the last with finite losses")
+
+
 def _confirm_reload(run: Run, out: str, results: dict) -> None:
     loaded, spec = model.load(out, run.device)
-    again = {}
+    again, before = {}, {}
     for name, labeled in (("train", run.train), ("test", run.test)):
         if labeled is not None:
-            pred = model.predict(loaded, spec.standardizer.apply(labeled.x), run.device)
-            again[name] = accuracy(pred, labeled.y)
-    shown = ", ".join(f"{k} accuracy {fmt(v)}" for k, v in again.items())
-    if again != results:
-        raise CliError(f"reloading {out} gave different accuracies ({shown})")
+            pred = model.predict(loaded, spec.standardizer.apply(labeled.x), run.device, spec)
+            scores = run.task.scores(pred, labeled.y)
+            again[name] = ", ".join(f"{SHOWN[k]} {fmt(v)}" for k, v in scores.items())
+            before[name] = ", ".join(f"{SHOWN[k]} {fmt(v)}" for k, v in results[name].items())
+    shown = ", ".join(f"{k} {v}" for k, v in again.items())
+    if again != before:
+        raise CliError(f"reloading {out} gave different scores ({shown})")
     print(f"reloaded  {out}: {shown}, as before saving")

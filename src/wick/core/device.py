@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import os
 
 from . import backends
 from .backends import cpu as _cpu_backend
@@ -12,7 +13,7 @@ from .errors import DeviceUnavailable
 class Device:
     """A CPU or CUDA device (Candle's ``Device``). ``Device.Cpu`` is the ready CPU instance."""
 
-    __slots__ = ("kind", "ordinal", "backend", "xp", "_rng")
+    __slots__ = ("kind", "ordinal", "backend", "xp", "_rng", "_memory")
 
     Cpu: Device
 
@@ -22,17 +23,24 @@ class Device:
         self.backend = backend
         self.xp = backend.xp
         self._rng = None
+        self._memory = None
         backends.register(backend)  # ops, which get only xp, find the backend through it
 
     @staticmethod
     def new_cuda(ordinal: int = 0) -> Device:
-        """The CUDA device ``ordinal``; raises DeviceUnavailable saying whether CuPy or a GPU is missing."""
+        """GPU ``ordinal``, made current for this thread; DeviceUnavailable says what is missing."""
+        # One GPU per process (or thread) at a time: CuPy allocates and launches on the current
+        # GPU, which this call selects; several GPUs are driven by one process each
+        # (wick.distributed), as docs/gpu.md says.
         key = ("cuda", ordinal)
-        if key not in _CUDA_DEVICES:
+        device = _CUDA_DEVICES.get(key)
+        if device is None:
             backend = importlib.import_module(".backends.cuda", __package__)
             backend.select(ordinal)
-            _CUDA_DEVICES[key] = Device("cuda", ordinal, backend)
-        return _CUDA_DEVICES[key]
+            device = _CUDA_DEVICES[key] = Device("cuda", ordinal, backend)
+        else:
+            device.backend.select(ordinal)
+        return device
 
     @staticmethod
     def cuda_if_available(ordinal: int = 0) -> Device:
@@ -66,6 +74,13 @@ class Device:
             self._rng = self.backend.new_rng(None)
         return self._rng
 
+    def memory_bytes(self) -> int:
+        """The device's total memory: creation ops refuse a tensor larger than this up front."""
+        if self._memory is None:
+            total = getattr(self.backend, "total_memory", None)
+            self._memory = total(self.ordinal) if total is not None else _physical_memory()
+        return self._memory
+
     def synchronize(self) -> None:
         """Waits until queued work on this device is done."""
         self.backend.synchronize()
@@ -84,10 +99,23 @@ _CUDA_DEVICES: dict = {}
 Device.Cpu = Device("cpu", 0, _cpu_backend)
 
 
+def _physical_memory() -> int:
+    """The host's physical memory in bytes (a fixed 1 TiB where the OS does not say)."""
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (AttributeError, ValueError, OSError):  # not POSIX (Windows)
+        return 2**40
+
+
 def _device_by_name(name: str) -> Device:
     if name == "cpu":
         return Device.Cpu
-    return Device.new_cuda(int(name.split(":")[1]))
+    kind, _, ordinal = name.partition(":")
+    if kind == "cuda" and (ordinal == "" or ordinal.isdigit()):
+        return Device.new_cuda(int(ordinal or 0))
+    raise DeviceUnavailable(
+        f"unknown device {name!r}: expected a Device, 'cpu', 'cuda' or 'cuda:N' (N = 0, 1, ...)"
+    )
 
 
 def as_device(device) -> Device:
@@ -97,7 +125,7 @@ def as_device(device) -> Device:
     if device is None:
         return Device.Cpu
     if isinstance(device, str):
-        if device == "cuda":
-            return Device.new_cuda(0)
         return _device_by_name(device)
-    raise DeviceUnavailable(f"unknown device {device!r}")
+    raise DeviceUnavailable(
+        f"unknown device {device!r}: expected a Device, 'cpu', 'cuda' or 'cuda:N' (N = 0, 1, ...)"
+    )

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import enum
 
-import ml_dtypes
 import numpy as np
 
 from .errors import UnsupportedDTypeForOp
@@ -35,7 +34,7 @@ class DType(enum.Enum):
 
     def size_in_bytes(self) -> int:
         """Bytes per element."""
-        return self.np.itemsize
+        return 2 if self is DType.BF16 else self.np.itemsize  # BF16 without importing ml_dtypes
 
     def is_float(self) -> bool:
         """True for BF16, F16, F32 and F64."""
@@ -48,7 +47,8 @@ class DType(enum.Enum):
     @property
     def np(self) -> np.dtype:
         """The NumPy dtype that stores this DType."""
-        return _TO_NP[self]
+        found = _TO_NP.get(self)
+        return found if found is not None else _bfloat16()
 
     @staticmethod
     def from_str(name: str) -> DType:
@@ -67,12 +67,36 @@ _TO_NP = {
     DType.I16: np.dtype(np.int16),
     DType.I32: np.dtype(np.int32),
     DType.I64: np.dtype(np.int64),
-    DType.BF16: np.dtype(ml_dtypes.bfloat16),
     DType.F16: np.dtype(np.float16),
     DType.F32: np.dtype(np.float32),
     DType.F64: np.dtype(np.float64),
 }
-_FROM_NP = {v: k for k, v in _TO_NP.items()}
+
+
+def _bfloat16() -> np.dtype:
+    """ml_dtypes' bfloat16, imported on first use: its import takes most of a second."""
+    import ml_dtypes
+
+    found = np.dtype(ml_dtypes.bfloat16)
+    _TO_NP[DType.BF16] = found
+    dict.__setitem__(_FROM_NP, found, DType.BF16)
+    return found
+
+
+class _FromNumpy(dict):
+    """NumPy dtype -> DType; knows bfloat16 by name, so an existing array imports nothing."""
+
+    def __missing__(self, key):
+        if getattr(key, "name", None) == "bfloat16":
+            _bfloat16()
+            return DType.BF16
+        raise KeyError(key)
+
+    def __contains__(self, key) -> bool:
+        return dict.__contains__(self, key) or getattr(key, "name", None) == "bfloat16"
+
+
+_FROM_NP = _FromNumpy({v: k for k, v in _TO_NP.items()})
 _FROM_NP[np.dtype(np.bool_)] = DType.U8
 
 
@@ -92,7 +116,7 @@ def to_dtype(value) -> DType:
         return DType.from_str(value)
     try:
         return _FROM_NP[np.dtype(value)]
-    except (KeyError, TypeError):
+    except (KeyError, TypeError, ValueError):  # ValueError: an object NumPy cannot read
         raise UnsupportedDTypeForOp(value, "to_dtype") from None
 
 

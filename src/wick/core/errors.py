@@ -13,6 +13,29 @@ def _fmt(value) -> str:
     return str(value)
 
 
+# NumPy's dtype names and Candle's (as its Debug prints them), so no message says ``uint8``.
+_CANDLE_DTYPES = {
+    "uint8": "U8",
+    "bool": "U8",
+    "uint32": "U32",
+    "int16": "I16",
+    "int32": "I32",
+    "int64": "I64",
+    "bfloat16": "BF16",
+    "float16": "F16",
+    "float32": "F32",
+    "float64": "F64",
+}
+
+
+def _dtype(value) -> str:
+    """A DType or a NumPy dtype as Candle names it (``U8``); other values as they print."""
+    name = getattr(value, "name", None)
+    if value.__class__.__name__ != "DType" and isinstance(name, str):
+        return _CANDLE_DTYPES.get(name, name)
+    return str(value)
+
+
 class Error(Exception):
     """Base class of every error wick raises."""
 
@@ -28,19 +51,19 @@ class Msg(Error, ValueError):
 class UnexpectedDType(Error, TypeError):
     def __init__(self, msg: str, expected, got):
         self.msg, self.expected, self.got = msg, expected, got
-        super().__init__(f"{msg}, expected: {expected}, got: {got}")
+        super().__init__(f"{msg}, expected: {_dtype(expected)}, got: {_dtype(got)}")
 
 
 class DTypeMismatchBinaryOp(Error, TypeError):
     def __init__(self, lhs, rhs, op: str):
         self.lhs, self.rhs, self.op = lhs, rhs, op
-        super().__init__(f"dtype mismatch in {op}, lhs: {lhs}, rhs: {rhs}")
+        super().__init__(f"dtype mismatch in {op}, lhs: {_dtype(lhs)}, rhs: {_dtype(rhs)}")
 
 
 class UnsupportedDTypeForOp(Error, TypeError):
     def __init__(self, dtype, op: str):
         self.dtype, self.op = dtype, op
-        super().__init__(f"unsupported dtype {dtype} for op {op}")
+        super().__init__(f"unsupported dtype {_dtype(dtype)} for op {op}")
 
 
 class DimOutOfRange(Error, IndexError):
@@ -65,6 +88,24 @@ class UnexpectedNumberOfDims(Error, ValueError):
         )
 
 
+class UnexpectedType(Error, TypeError):
+    """An argument of the wrong Python type (a float where an int or a list where a Tensor is
+    expected): Rust's compiler rejects these in Candle, so Candle has no variant for it."""
+
+    def __init__(self, op: str, name: str, expected: str, got):
+        self.op, self.name, self.expected, self.got = op, name, expected, got
+        super().__init__(f"{op}: {name} must be {expected}, got {describe(got)}")
+
+
+def describe(value) -> str:
+    """A bad argument as messages show it: its type and a short repr (``float 1.5``)."""
+    text = repr(value)
+    if len(text) > 40:
+        text = text[:37] + "..."
+    kind = type(value).__name__
+    return text if kind in ("NoneType", "Tensor", "Var") else f"{kind} {text}"
+
+
 class UnexpectedShape(Error, ValueError):
     def __init__(self, msg: str, expected, got):
         self.msg, self.expected, self.got = msg, tuple(expected), tuple(got)
@@ -87,15 +128,16 @@ class ShapeMismatchBinaryOp(Error, ValueError):
 
 
 class ShapeMismatchCat(Error, ValueError):
-    def __init__(self, dim: int, first_shape, n: int, nth_shape):
-        self.dim, self.first_shape, self.n, self.nth_shape = (
+    def __init__(self, dim: int, first_shape, n: int, nth_shape, op: str = "cat"):
+        self.dim, self.first_shape, self.n, self.nth_shape, self.op = (
             dim,
             tuple(first_shape),
             n,
             tuple(nth_shape),
+            op,
         )
         super().__init__(
-            f"shape mismatch in cat for dim {dim}, shape for arg 1: {_fmt(self.first_shape)} "
+            f"shape mismatch in {op} for dim {dim}, shape for arg 1: {_fmt(self.first_shape)} "
             f"shape for arg {n}: {_fmt(self.nth_shape)}"
         )
 
@@ -205,6 +247,7 @@ __all__ = [
     "DuplicateDimIndex",
     "UnexpectedNumberOfDims",
     "UnexpectedShape",
+    "UnexpectedType",
     "ShapeMismatch",
     "ShapeMismatchBinaryOp",
     "ShapeMismatchCat",

@@ -8,6 +8,8 @@ into the op table (``ops/``) through ``graph.py``.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from . import display, graph
@@ -18,11 +20,21 @@ from .errors import (
     Msg,
     ShapeMismatch,
     UnexpectedNumberOfDims,
+    UnexpectedType,
     UnsupportedDTypeForOp,
     UnsupportedOp,
 )
 from .ops import movement, unary
-from .shape import Shape, as_shape, shape_with_hole, to_index
+from .shape import (
+    Shape,
+    as_shape,
+    check_alloc,
+    fit_scalar,
+    shape_with_hole,
+    to_index,
+    to_real,
+    to_usize,
+)
 from .tensor_conv import ConvMethods
 from .tensor_math import MathMethods
 from .tensor_shape import ShapeMethods
@@ -79,12 +91,16 @@ class Tensor(MathMethods, ShapeMethods, ConvMethods):
 
     @classmethod
     def from_vec(cls, data, shape, device: Device = None, dtype=None) -> Tensor:
-        """A tensor of ``shape`` (one ``-1`` hole allowed) from a flat list."""
-        array = _host_array(list(data), None if dtype is None else to_dtype(dtype))
+        """A tensor of ``shape`` (one ``-1`` hole allowed) from a flat list or a 1-d NumPy array
+        (which keeps its dtype)."""
+        if not isinstance(data, np.ndarray) and not hasattr(data, "__iter__"):
+            raise UnexpectedType("from_vec", "data", "a list of numbers", data)
+        values = data if isinstance(data, np.ndarray) else list(data)
+        array = _host_array(values, None if dtype is None else to_dtype(dtype))
         if array.ndim != 1:
             raise Msg(f"from_vec: expected a flat list, got shape {list(array.shape)}")
-        dims = shape_with_hole(shape, array.size)
-        if int(np.prod(dims, dtype=np.int64)) != array.size:
+        dims = shape_with_hole(shape, array.size, "from_vec")
+        if math.prod(dims) != array.size:
             raise ShapeMismatch(array.size, dims)
         device = as_device(device)
         return graph.wrap(device.backend.from_host(array.reshape(dims)), device)
@@ -94,6 +110,8 @@ class Tensor(MathMethods, ShapeMethods, ConvMethods):
     @classmethod
     def from_iter(cls, iterable, device: Device = None, dtype=None) -> Tensor:
         """A rank-1 tensor from any iterable of numbers."""
+        if not hasattr(iterable, "__iter__"):
+            raise UnexpectedType("from_iter", "iterable", "an iterable of numbers", iterable)
         values = list(iterable)
         return cls.from_vec(values, (len(values),), device, dtype)
 
@@ -105,61 +123,54 @@ class Tensor(MathMethods, ShapeMethods, ConvMethods):
     @classmethod
     def zeros(cls, shape, dtype=DType.F32, device: Device = None) -> Tensor:
         """A tensor of zeros."""
-        device, dtype = as_device(device), to_dtype(dtype)
-        device.backend.check_dtype(dtype, "zeros")
-        return graph.wrap(device.xp.zeros(as_shape(shape), dtype=dtype.np), device)
+        dims, dtype, device = _creation("zeros", shape, dtype, device)
+        return graph.wrap(device.xp.zeros(dims, dtype=dtype.np), device)
 
     @classmethod
     def ones(cls, shape, dtype=DType.F32, device: Device = None) -> Tensor:
         """A tensor of ones."""
-        device, dtype = as_device(device), to_dtype(dtype)
-        device.backend.check_dtype(dtype, "ones")
-        return graph.wrap(device.xp.ones(as_shape(shape), dtype=dtype.np), device)
+        dims, dtype, device = _creation("ones", shape, dtype, device)
+        return graph.wrap(device.xp.ones(dims, dtype=dtype.np), device)
 
     @classmethod
     def full(cls, value, shape, device: Device = None, dtype=None) -> Tensor:
         """A tensor filled with ``value`` (dtype from the value as in ``Tensor.new``)."""
-        device = as_device(device)
+        value = to_real(value, "full", "value")
         dtype = to_dtype(dtype) if dtype is not None else Tensor.new(value).dtype
-        device.backend.check_dtype(dtype, "full")
-        return graph.wrap(device.xp.full(as_shape(shape), value, dtype=dtype.np), device)
+        dims, dtype, device = _creation("full", shape, dtype, device)
+        value = fit_scalar(value, dtype, "full", "value")
+        return graph.wrap(device.xp.full(dims, value, dtype=dtype.np), device)
 
     @classmethod
     def arange(cls, start, end, device: Device = None, dtype=None) -> Tensor:
         """``[start, end)`` by steps of 1 (ints → I64, floats → F64)."""
-        return cls.arange_step(start, end, 1, device, dtype)
+        return _arange("arange", start, end, 1, device, dtype)
 
     @classmethod
     def arange_step(cls, start, end, step, device: Device = None, dtype=None) -> Tensor:
         """``[start, end)`` by ``step``; a negative step counts down (Candle's rule)."""
-        if step == 0:
-            raise Msg("arange_step: step cannot be zero")
-        values = []
-        current = start
-        # Repeated addition, as Candle does, so float ranges match it bit for bit.
-        while (current < end) if step > 0 else (current > end):
-            values.append(current)
-            current = current + step
-        if dtype is None:
-            dtype = Tensor.new(start + step + end).dtype
-        return cls.from_vec(values, (len(values),), device, dtype)
+        return _arange("arange_step", start, end, step, device, dtype)
 
     @classmethod
     def rand(cls, lo, up, shape, device: Device = None, dtype=DType.F32) -> Tensor:
         """Uniform samples in ``[lo, up)`` drawn from the device's generator."""
-        device, dtype = as_device(device), to_dtype(dtype)
+        lo, up = to_real(lo, "rand", "lo"), to_real(up, "rand", "up")
+        dtype = to_dtype(dtype)
         _require_float(dtype, "rand")
+        dims, _, device = _creation("rand", shape, DType.F64, device)  # sampled in f64
         device.backend.check_dtype(dtype, "rand")
-        sample = device.rng.random(as_shape(shape), dtype=np.float64)
+        sample = device.rng.random(dims, dtype=np.float64)
         return graph.wrap((sample * (up - lo) + lo).astype(dtype.np), device)
 
     @classmethod
     def randn(cls, mean, std, shape, device: Device = None, dtype=DType.F32) -> Tensor:
         """Normal samples with ``mean`` and ``std`` drawn from the device's generator."""
-        device, dtype = as_device(device), to_dtype(dtype)
+        mean, std = to_real(mean, "randn", "mean"), to_real(std, "randn", "std")
+        dtype = to_dtype(dtype)
         _require_float(dtype, "randn")
+        dims, _, device = _creation("randn", shape, DType.F64, device)  # sampled in f64
         device.backend.check_dtype(dtype, "randn")
-        sample = device.rng.standard_normal(as_shape(shape), dtype=np.float64)
+        sample = device.rng.standard_normal(dims, dtype=np.float64)
         return graph.wrap((sample * std + mean).astype(dtype.np), device)
 
     def rand_like(self, lo: float, up: float) -> Tensor:
@@ -177,14 +188,14 @@ class Tensor(MathMethods, ShapeMethods, ConvMethods):
         return graph.wrap(self._device.xp.ones_like(self._data, order="C"), self._device)
 
     def full_like(self, value) -> Tensor:
+        value = fit_scalar(to_real(value, "full_like", "value"), self.dtype, "full_like", "value")
         return graph.wrap(self._device.xp.full_like(self._data, value, order="C"), self._device)
 
     @classmethod
     def empty(cls, shape, dtype=DType.F32, device: Device = None) -> Tensor:
         """A tensor of uninitialized values (Candle's ``unsafe fn empty``): write before reading."""
-        device, dtype = as_device(device), to_dtype(dtype)
-        device.backend.check_dtype(dtype, "empty")
-        return graph.wrap(device.xp.empty(as_shape(shape), dtype=dtype.np), device)
+        dims, dtype, device = _creation("empty", shape, dtype, device)
+        return graph.wrap(device.xp.empty(dims, dtype=dtype.np), device)
 
     def empty_like(self) -> Tensor:
         """An uninitialized tensor with this tensor's shape, dtype and device."""
@@ -193,22 +204,22 @@ class Tensor(MathMethods, ShapeMethods, ConvMethods):
     @classmethod
     def eye(cls, n: int, dtype=DType.F32, device: Device = None) -> Tensor:
         """The ``n`` x ``n`` identity."""
-        device, dtype = as_device(device), to_dtype(dtype)
-        device.backend.check_dtype(dtype, "eye")
+        n = to_usize(n, "eye", "n")
+        _, dtype, device = _creation("eye", (n, n), dtype, device)
         return graph.wrap(device.xp.eye(n, dtype=dtype.np), device)
 
     @classmethod
     def tril2(cls, n: int, dtype=DType.F32, device: Device = None) -> Tensor:
         """Ones on and below the diagonal of an ``n`` x ``n`` matrix."""
-        device, dtype = as_device(device), to_dtype(dtype)
-        device.backend.check_dtype(dtype, "tril2")
+        n = to_usize(n, "tril2", "n")
+        _, dtype, device = _creation("tril2", (n, n), dtype, device)
         return graph.wrap(device.xp.tri(n, dtype=dtype.np), device)
 
     @classmethod
     def triu2(cls, n: int, dtype=DType.F32, device: Device = None) -> Tensor:
         """Ones on and above the diagonal of an ``n`` x ``n`` matrix."""
-        device, dtype = as_device(device), to_dtype(dtype)
-        device.backend.check_dtype(dtype, "triu2")
+        n = to_usize(n, "triu2", "n")
+        _, dtype, device = _creation("triu2", (n, n), dtype, device)
         return graph.wrap(device.xp.tri(n, dtype=dtype.np).T.copy(), device)
 
     # ----- properties -------------------------------------------------------------------------
@@ -296,10 +307,15 @@ class Tensor(MathMethods, ShapeMethods, ConvMethods):
         return view
 
     def __array__(self, dtype=None, copy=None):
+        """The values for NumPy: a read-only view (tensors are immutable), or a copy."""
         host = self._device.backend.to_host(self._data)
-        if dtype is not None:
-            host = host.astype(dtype)
-        return np.array(host, copy=True) if copy else host
+        if dtype is not None and np.dtype(dtype) != host.dtype:
+            return host.astype(dtype)
+        if copy:
+            return host.copy()
+        view = host.view()
+        view.flags.writeable = False
+        return view
 
     def __dlpack__(self, *args, **kwargs):
         return self._data.__dlpack__(*args, **kwargs)
@@ -311,6 +327,8 @@ class Tensor(MathMethods, ShapeMethods, ConvMethods):
     def from_dlpack(cls, obj, device: Device = None) -> Tensor:
         """A tensor sharing memory with a DLPack-capable array (NumPy, CuPy, PyTorch, ...)."""
         device = as_device(device)
+        if not hasattr(obj, "__dlpack__"):
+            raise UnexpectedType("from_dlpack", "obj", "an array with __dlpack__", obj)
         try:
             array = device.xp.from_dlpack(obj)
         except (TypeError, BufferError, RuntimeError, NotImplementedError) as exc:
@@ -393,7 +411,10 @@ class Tensor(MathMethods, ShapeMethods, ConvMethods):
         return display.format_debug(self.numpy(), self.dtype.as_str(), self._device_suffix())
 
     def __format__(self, spec: str) -> str:
-        return str(self) if not spec else format(str(self), spec)
+        try:
+            return str(self) if not spec else format(str(self), spec)
+        except (TypeError, ValueError) as exc:  # a numeric spec such as ".2f": str has none
+            raise Msg(f"format: {exc} (a Tensor formats as its text, e.g. f'{{t:>40}}')") from None
 
     def __reduce__(self):
         return (_rebuild, (self.numpy().copy(), str(self._device)))
@@ -428,10 +449,14 @@ class Tensor(MathMethods, ShapeMethods, ConvMethods):
 
     def apply(self, module) -> Tensor:
         """``module.forward(self)``, for chaining (Candle's ``apply``)."""
+        if not callable(getattr(module, "forward", None)):
+            raise UnexpectedType("apply", "module", "a Module (with forward)", module)
         return module.forward(self)
 
     def apply_t(self, module, train: bool) -> Tensor:
         """``module.forward_t(self, train)`` (Candle's ``apply_t``)."""
+        if not callable(getattr(module, "forward_t", None)):
+            raise UnexpectedType("apply_t", "module", "a ModuleT (with forward_t)", module)
         return module.forward_t(self, train)
 
     def normalize_axis(self, axis: int) -> int:
@@ -446,6 +471,9 @@ class Tensor(MathMethods, ShapeMethods, ConvMethods):
         """Saves this tensor alone under ``name`` to a safetensors file."""
         from ..safetensors import save
 
+        if not isinstance(name, str):
+            raise UnexpectedType("save_safetensors", "name", "a str", name)
+
         save({name: self}, path)
 
 
@@ -458,6 +486,60 @@ def _strides_match(shape, strides, reversed_order: bool) -> bool:
             return False
         acc *= dim
     return True
+
+
+def _creation(op: str, shape, dtype, device) -> tuple:
+    """The validated ``(dims, dtype, device)`` of a creation op, refused before allocating when
+    the tensor could not fit in the device's memory."""
+    device, dtype = as_device(device), to_dtype(dtype)
+    dims = as_shape(shape, op)
+    device.backend.check_dtype(dtype, op)
+    check_alloc(op, dims, dtype, device)
+    return dims, dtype, device
+
+
+def _arange(op: str, start, end, step, device, dtype) -> Tensor:
+    start, end = to_real(start, op, "start"), to_real(end, op, "end")
+    step = to_real(step, op, "step")
+    if step == 0:
+        raise Msg(f"{op}: step cannot be zero")
+    device = as_device(device)
+    dtype = to_dtype(dtype) if dtype is not None else Tensor.new(start + step + end).dtype
+    return Tensor.new(_arange_values(op, start, end, step, device), device, dtype)
+
+
+def _arange_values(op: str, start, end, step, device) -> np.ndarray:
+    """The values of ``arange_step`` as a host array, by repeated addition as Candle does."""
+    if start.__class__ is int and end.__class__ is int and step.__class__ is int:
+        count = len(range(start, end, step))
+        check_alloc(op, (count,), DType.I64, device)
+        if count and all(-(2**63) <= v < 2**63 for v in (start, start + (count - 1) * step)):
+            return np.arange(start, start + count * step, step, dtype=np.int64)[:count]
+        return np.array([start + i * step for i in range(count)])
+    if not all(math.isfinite(v) for v in (start, end, step)):
+        raise Msg(f"{op}: start {start}, end {end} and step {step} must be finite")
+    span = (end - start) / step
+    if not span <= 2**62:
+        raise Msg(f"{op}: {start}..{end} by {step} has too many elements")
+    estimate = max(0, math.ceil(span))
+    count = int(estimate) + 2  # rounding in the repeated sum may add an element or two
+    check_alloc(op, (count,), DType.F64, device)
+    # add.accumulate is a sequential sum: bit for bit Python's (and Candle's) ``current += step``.
+    values = np.full(count, float(step))
+    values[0] = start
+    np.add.accumulate(values, out=values)
+    inside = values < end if step > 0 else values > end
+    kept = int(np.argmin(inside)) if not inside.all() else count
+    if kept == count:
+        if values[-1] + step == values[-1]:
+            raise Msg(f"{op}: step {step} is too small to advance from {values[-1]}")
+        tail = []
+        current = values[-1] + step
+        while (current < end) if step > 0 else (current > end):
+            tail.append(current)
+            current += step
+        return np.concatenate([values, np.array(tail, dtype=np.float64)])
+    return values[:kept]
 
 
 def _require_float(dtype: DType, op: str) -> None:

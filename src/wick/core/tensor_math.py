@@ -3,26 +3,71 @@
 from __future__ import annotations
 
 import math
+import operator
 
 import numpy as np
 
 from . import graph
-from .errors import EmptyTensor, ShapeMismatchBinaryOp, UnsupportedDTypeForOp, UnsupportedOp
+from .errors import (
+    EmptyTensor,
+    Msg,
+    ShapeMismatchBinaryOp,
+    UnexpectedType,
+    UnsupportedDTypeForOp,
+    UnsupportedOp,
+)
 from .ops import binary, matmul, reduce, unary
-from .shape import broadcast_shape_binary_op, to_index, to_indexes
+from .ops.precision import is_half
+from .shape import (
+    broadcast_shape_binary_op,
+    fit_scalar,
+    to_index,
+    to_indexes,
+    to_isize,
+    to_real,
+)
 
 _SCALAR_TYPES = (int, float, bool, np.integer, np.floating, np.bool_)
 
 
-def _scalar_like(x, value):
-    """A rank-0 tensor holding ``value`` in ``x``'s dtype, on ``x``'s device."""
+def _scalar_like(x, value, op: str = "scalar"):
+    """A rank-0 tensor holding ``value`` in ``x``'s dtype, on ``x``'s device; a value the dtype
+    cannot hold (``u8`` and 300, -1, 0.5 or NaN) raises naming the op, value and dtype."""
+    value = fit_scalar(to_real(value, op, "scalar"), x.dtype, op)
     return graph.wrap(x._device.xp.asarray(value, dtype=x._data.dtype), x._device)
+
+
+def _array_operand(array):
+    """A NumPy array operand as the CPU tensor it would make (its own dtype: SPEC 2)."""
+    from .tensor import Tensor
+
+    return Tensor.new(array)
+
+
+def _from_numpy(value):
+    """A ufunc input for Tensor's operators: arrays as tensors, NumPy scalars as Python ones."""
+    if isinstance(value, np.ndarray):
+        return _array_operand(value)
+    return value.item() if isinstance(value, np.generic) else value
+
+
+# NumPy ufuncs that Tensor's operators answer when NumPy hands them over (see __array_ufunc__).
+_UFUNC_OPERATORS = {
+    "add": operator.add,
+    "subtract": operator.sub,
+    "multiply": operator.mul,
+    "divide": operator.truediv,
+    "true_divide": operator.truediv,
+    "matmul": operator.matmul,
+}
 
 
 def _as_operand(x, rhs, op: str):
     """``rhs`` as a tensor broadcast to ``x``'s shape when it is a Python scalar."""
     if isinstance(rhs, _SCALAR_TYPES):
-        return _scalar_like(x, rhs).broadcast_as(x._data.shape)
+        return _scalar_like(x, rhs, op).broadcast_as(x._data.shape)
+    if not isinstance(rhs, MathMethods):
+        raise UnexpectedType(op, "rhs", "a Tensor or a number", rhs)
     return rhs
 
 
@@ -32,7 +77,11 @@ def _binary(prim, a, b):
 
 
 def _broadcast_binary(prim, a, b, op: str):
-    shape = broadcast_shape_binary_op(a._data.shape, b._data.shape, op)
+    try:
+        shape = broadcast_shape_binary_op(a._data.shape, b._data.shape, op)
+    except AttributeError:
+        graph.check_tensor(op, "rhs", b)
+        raise
     if a._is_var or a._node is not None or b._is_var or b._node is not None:
         # Recorded for backward: the broadcasts are explicit nodes of the graph.
         return _binary(prim, a.broadcast_as(shape), b.broadcast_as(shape))
@@ -119,19 +168,26 @@ class MathMethods:
 
     def elu(self, alpha: float):
         _require_float(self, "elu")
-        return graph.apply1(unary.ELU, self, {"alpha": float(alpha)})
+        return graph.apply1(unary.ELU, self, {"alpha": float(to_real(alpha, "elu", "alpha"))})
 
     def powf(self, e: float):
         """Each element to the power ``e``."""
         _require_float(self, "powf")
-        return graph.apply1(unary.POWF, self, {"e": float(e)})
+        return graph.apply1(unary.POWF, self, {"e": float(to_real(e, "powf", "e"))})
 
     def affine(self, mul: float, add: float):
         """``self * mul + add`` in one op."""
+        if mul.__class__ is not float or add.__class__ is not float or self._data.dtype.kind != "f":
+            dtype = self.dtype
+            mul = fit_scalar(to_real(mul, "affine", "mul"), dtype, "affine", "mul")
+            add = fit_scalar(to_real(add, "affine", "add"), dtype, "affine", "add")
         return graph.apply1(unary.AFFINE, self, {"mul": mul, "add": add})
 
     def round_to(self, decimals: int):
         """Rounds to ``decimals`` places (half away from zero)."""
+        decimals = to_isize(decimals, "round_to", "decimals")
+        if abs(decimals) > 300:  # 10**decimals would overflow f64
+            raise Msg(f"round_to: decimals must be within -300..=300, got {decimals}")
         scale = 10.0**decimals
         return (self * scale).round() * (1.0 / scale)
 
@@ -164,6 +220,7 @@ class MathMethods:
 
     def pow(self, rhs):
         """``self ** rhs`` elementwise, as ``exp(rhs * log(self))`` (Candle)."""
+        graph.check_binary("pow", self, rhs)
         return rhs.mul(self.log()).exp()
 
     # ----- binary (broadcasting) --------------------------------------------------------------
@@ -186,12 +243,17 @@ class MathMethods:
         return _broadcast_binary(binary.MINIMUM, self, rhs, "broadcast_minimum")
 
     def broadcast_pow(self, rhs):
+        graph.check_tensor("broadcast_pow", "rhs", rhs)
         return rhs.broadcast_mul(self.log()).exp()
 
     # ----- comparisons (U8 results) -----------------------------------------------------------
     def cmp(self, rhs, op: str):
         """Compares with a tensor of the same shape or a scalar; ``op`` is eq/ne/lt/le/gt/ge."""
-        return _binary(binary.COMPARISONS[op], self, _as_operand(self, rhs, op))
+        try:
+            prim = binary.COMPARISONS[op]
+        except (KeyError, TypeError):
+            raise Msg(f"cmp: op must be one of eq, ne, lt, le, gt, ge, got {op!r}") from None
+        return _binary(prim, self, _as_operand(self, rhs, op))
 
     def eq(self, rhs):
         return self.cmp(rhs, "eq")
@@ -253,6 +315,8 @@ class MathMethods:
         count = math.prod(shape[d] for d in dims)
         if count == 0:
             raise EmptyTensor("mean")
+        if is_half(self._data.dtype):  # sum and scale in f32, then round once (as PyTorch)
+            return self.to_dtype("f32")._mean(dims, keepdim).to_dtype(self._data.dtype)
         return self._reduce(reduce.SUM, dims, keepdim, "mean").affine(1.0 / count, 0.0)
 
     def mean_keepdim(self, dims):
@@ -306,9 +370,12 @@ class MathMethods:
         """Unbiased variance along ``dim``, keeping it."""
         dim = to_index(dim, self._data.ndim, self._data.shape, "var")
         n = self._data.shape[dim]
+        if is_half(self._data.dtype):  # computed in f32, rounded once
+            return self.to_dtype("f32").var_keepdim(dim).to_dtype(self._data.dtype)
         mean = self.mean_keepdim(dim)
         squares = self.broadcast_sub(mean).sqr()
-        return squares.sum_keepdim(dim).affine(1.0 / (n - 1), 0.0)
+        # One element: 0 / 0 is NaN, as Candle (which divides by (n - 1) as f64) and PyTorch give.
+        return squares.sum_keepdim(dim).affine(1.0 / (n - 1) if n > 1 else math.nan, 0.0)
 
     def var(self, dim):
         dim = to_index(dim, self._data.ndim, self._data.shape, "var")
@@ -336,7 +403,11 @@ class MathMethods:
     # ----- matrix products --------------------------------------------------------------------
     def matmul(self, rhs):
         """``(..., m, k) @ (..., k, n)`` with equal batch dims."""
-        a, b = self._data.shape, rhs._data.shape
+        try:
+            a, b = self._data.shape, rhs._data.shape
+        except AttributeError:
+            graph.check_tensor("matmul", "rhs", rhs)
+            raise
         if len(a) < 2 or len(b) != len(a) or a[:-2] != b[:-2] or a[-1] != b[-2]:
             raise ShapeMismatchBinaryOp(a, b, "matmul")
         graph.check_same_device("matmul", self, rhs)
@@ -345,6 +416,7 @@ class MathMethods:
 
     def broadcast_matmul(self, rhs):
         """``matmul`` with the batch dims broadcast against each other."""
+        graph.check_tensor("broadcast_matmul", "rhs", rhs)
         a, b = self._data.shape, rhs._data.shape
         if len(a) < 2 or len(b) < 2:
             raise ShapeMismatchBinaryOp(a, b, "broadcast_matmul")
@@ -353,6 +425,7 @@ class MathMethods:
 
     def mv(self, rhs):
         """Matrix-vector product."""
+        graph.check_tensor("mv", "rhs", rhs)
         (_, k), n = self.dims2(), rhs.dims1()
         if k != n:
             raise ShapeMismatchBinaryOp(self._data.shape, rhs._data.shape, "mv")
@@ -360,20 +433,33 @@ class MathMethods:
 
     def dot(self, rhs):
         """The dot product of two vectors."""
+        graph.check_tensor("dot", "rhs", rhs)
         n, m = self.dims1(), rhs.dims1()
         if n != m:
             raise ShapeMismatchBinaryOp(self._data.shape, rhs._data.shape, "dot")
         return self.mul(rhs).sum_all()
 
     # ----- operators --------------------------------------------------------------------------
+    def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
+        """``np.ones(3) + t``, ``np.float64(2) * t``: NumPy hands the operator to the Tensor."""
+        op = _UFUNC_OPERATORS.get(ufunc.__name__)
+        if op is None or method != "__call__" or kwargs or len(inputs) != 2:
+            raise UnsupportedOp(
+                f"NumPy's {ufunc.__name__} ({method}) does not take a Tensor: use the Tensor "
+                "method (e.g. t.exp()), or t.numpy() for a read-only NumPy array"
+            )
+        return op(*map(_from_numpy, inputs))
+
     def _operator(self, other, prim, op: str, scalar_affine):
         if isinstance(other, _SCALAR_TYPES):
             if self._data.dtype.kind in "fV" and scalar_affine is not None:
                 mul, add = scalar_affine(other)
                 return self.affine(mul, add)
-            other = _scalar_like(self, other)
+            other = _scalar_like(self, other, op)
         elif not isinstance(other, MathMethods):
-            return NotImplemented
+            if not isinstance(other, np.ndarray):
+                return NotImplemented
+            other = _array_operand(other)
         if self._data.shape == other._data.shape:
             return _binary(prim, self, other)
         return _broadcast_binary(prim, self, other, op)
@@ -391,7 +477,9 @@ class MathMethods:
         if isinstance(other, _SCALAR_TYPES):
             if self._data.dtype.kind in "fV":
                 return self.affine(-1.0, other)
-            return _scalar_like(self, other)._operator(self, binary.SUB, "sub", None)
+            return _scalar_like(self, other, "sub")._operator(self, binary.SUB, "sub", None)
+        if isinstance(other, np.ndarray):
+            return _array_operand(other)._operator(self, binary.SUB, "sub", None)
         return NotImplemented
 
     def __mul__(self, other):
@@ -407,7 +495,9 @@ class MathMethods:
         if isinstance(other, _SCALAR_TYPES):
             if self._data.dtype.kind in "fV":
                 return self.recip().affine(other, 0.0)
-            return _scalar_like(self, other)._operator(self, binary.DIV, "div", None)
+            return _scalar_like(self, other, "div")._operator(self, binary.DIV, "div", None)
+        if isinstance(other, np.ndarray):
+            return _array_operand(other)._operator(self, binary.DIV, "div", None)
         return NotImplemented
 
     def __neg__(self):
@@ -416,11 +506,20 @@ class MathMethods:
     def __pow__(self, other):
         if isinstance(other, _SCALAR_TYPES):
             return self.powf(other)
+        if isinstance(other, np.ndarray):
+            other = _array_operand(other)
+        elif not isinstance(other, MathMethods):
+            return NotImplemented
         shape = broadcast_shape_binary_op(self._data.shape, other._data.shape, "pow")
         return self.broadcast_as(shape).pow(other.broadcast_as(shape))
 
     def __matmul__(self, other):
-        return self.matmul(other)
+        return self.matmul(_array_operand(other) if isinstance(other, np.ndarray) else other)
+
+    def __rmatmul__(self, other):
+        if isinstance(other, np.ndarray):
+            return _array_operand(other).matmul(self)
+        return NotImplemented
 
     def __lt__(self, other):
         raise UnsupportedOp("comparison operators are not overloaded on Tensor: use t.lt(x)")
@@ -448,4 +547,5 @@ def _mul_affine(value):
 
 
 def _div_affine(value):
-    return 1.0 / value, 0.0
+    # t / 0.0 is t * inf (inf, -inf or NaN per element), as Candle's affine(1. / 0., 0.) gives.
+    return (1.0 / value if value else math.copysign(math.inf, value)), 0.0

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import operator
+
 import numpy as np
 
 from . import graph
@@ -18,18 +20,52 @@ from .errors import (
     ShapeMismatchBinaryOp,
     ShapeMismatchCat,
     UnexpectedNumberOfDims,
+    UnexpectedType,
     UnsupportedDTypeForOp,
     UnsupportedOp,
 )
 from .ops import indexing, movement
-from .shape import as_shape, shape_with_hole, to_index, to_index_plus_one, to_indexes
+from .shape import (
+    as_shape,
+    check_alloc,
+    exact_int,
+    shape_with_hole,
+    to_index,
+    to_index_plus_one,
+    to_indexes,
+    to_isize,
+    to_usize,
+)
 
 _INDEX_DTYPES = frozenset(map(np.dtype, ("uint8", "uint32", "int64")))
 
 
 def _check_ids(ids, op: str) -> None:
-    if ids._data.dtype not in _INDEX_DTYPES:
-        raise UnsupportedDTypeForOp(ids.dtype, op)
+    try:
+        if ids._data.dtype not in _INDEX_DTYPES:
+            raise UnsupportedDTypeForOp(ids.dtype, op)
+    except AttributeError:
+        graph.check_tensor(op, "ids", ids)
+        raise
+
+
+def _tensor_list(tensors, op: str) -> list:
+    """``tensors`` as a list, every item checked to be a Tensor."""
+    if isinstance(tensors, ShapeMethods) or not hasattr(tensors, "__iter__"):
+        raise UnexpectedType(op, "tensors", "a list of Tensors", tensors)
+    tensors = list(tensors)
+    for i, t in enumerate(tensors):
+        graph.check_tensor(op, f"tensors[{i}]", t)
+    return tensors
+
+
+def _flag(value, op: str, name: str) -> bool:
+    """A bool argument (``asc``, ``xy_indexing``); an array or a string is not one."""
+    if value is True or value is False or value.__class__ is np.bool_:
+        return bool(value)
+    if value.__class__ is int and value in (0, 1):
+        return bool(value)
+    raise UnexpectedType(op, name, "a bool", value)
 
 
 class ShapeMethods:
@@ -113,6 +149,8 @@ class ShapeMethods:
     def permute(self, dims):
         """Reorders the dims: ``dims[i]`` is the source of output dim ``i``."""
         shape = self._data.shape
+        if not isinstance(dims, (tuple, list, range)):
+            raise UnexpectedType("permute", "dims", "a tuple of dims", dims)
         dims = tuple(dims)
         if len(dims) != len(shape):
             raise UnexpectedNumberOfDims(len(shape), len(dims), shape)
@@ -124,7 +162,7 @@ class ShapeMethods:
     # ----- broadcasting -----------------------------------------------------------------------
     def broadcast_as(self, shape):
         """A view with ``shape``, repeating size-1 and missing leading dims."""
-        dst = as_shape(shape)
+        dst = as_shape(shape, "broadcast_as")
         src = self._data.shape
         if dst == src:
             return self
@@ -137,12 +175,13 @@ class ShapeMethods:
 
     def broadcast_left(self, left_shape):
         """Adds leading dims ``left_shape``."""
-        return self.broadcast_as(as_shape(left_shape) + self._data.shape)
+        return self.broadcast_as(as_shape(left_shape, "broadcast_left") + self._data.shape)
 
     def contiguous(self):
         """The same values in row-major storage (a copy only when needed)."""
         if self.is_contiguous():
             return self
+        check_alloc("contiguous", self._data.shape, self.dtype, self._device)
         return graph.apply1(movement.CONTIGUOUS, self)
 
     def force_contiguous(self):
@@ -155,6 +194,8 @@ class ShapeMethods:
         shape = self._data.shape
         dim = to_index(dim, len(shape), shape, "narrow")
         size = shape[dim]
+        if start.__class__ is not int or length.__class__ is not int:
+            start, length = exact_int(start, "narrow", "start"), exact_int(length, "narrow", "len")
         if start < 0 or length < 0:  # Candle's usize arguments cannot be negative
             raise NarrowInvalidArgs(shape, dim, start, length, "negative start or len")
         if start > size:
@@ -170,6 +211,7 @@ class ShapeMethods:
         """Splits into ``chunks`` pieces along ``dim``, the first ones one larger (Candle)."""
         dim = to_index(dim, self._data.ndim, self._data.shape, "chunk")
         size = self._data.shape[dim]
+        chunks = exact_int(chunks, "chunk", "chunks")
         if chunks < 1:
             raise Msg(f"chunk: the number of chunks must be at least 1, got {chunks}")
         if size < chunks:
@@ -202,6 +244,7 @@ class ShapeMethods:
         """Rotates by ``shift`` along ``dim`` (elements leaving one end enter at the other)."""
         dim = to_index(dim, self._data.ndim, self._data.shape, "roll")
         size = self._data.shape[dim]
+        shift = to_isize(shift, "roll", "shift")
         shift = shift % size if size else 0
         if shift == 0:
             return self
@@ -212,6 +255,7 @@ class ShapeMethods:
     def unfold(self, dim, size: int, step: int):
         """All windows of ``size`` along ``dim`` every ``step``, as a new last dim."""
         dim = to_index(dim, self._data.ndim, self._data.shape, "unfold")
+        size, step = to_usize(size, "unfold", "size"), to_usize(step, "unfold", "step")
         if size > self._data.shape[dim] or step < 1:
             raise Msg(
                 f"unfold: window {size} with step {step} does not fit dim {dim} of shape "
@@ -222,6 +266,7 @@ class ShapeMethods:
     def pad_with_zeros(self, dim, left: int, right: int):
         """Adds ``left`` and ``right`` zeros along ``dim``."""
         dim = to_index(dim, self._data.ndim, self._data.shape, "pad_with_zeros")
+        left, right = _padding(self, dim, left, right, "pad_with_zeros")
         if left == 0 and right == 0:
             return self
         parts = []
@@ -235,6 +280,7 @@ class ShapeMethods:
         """Pads along ``dim`` by repeating the first and last slices."""
         dim = to_index(dim, self._data.ndim, self._data.shape, "pad_with_same")
         size = self._data.shape[dim]
+        left, right = _padding(self, dim, left, right, "pad_with_same")
         if size == 0:
             raise Msg(f"pad_with_same: cannot pad an empty dim {dim}")
         if left == 0 and right == 0:
@@ -251,7 +297,10 @@ class ShapeMethods:
 
     def repeat(self, shape):
         """Tiles the tensor ``shape[i]`` times along dim ``i``."""
-        repeats = as_shape(shape)
+        repeats = as_shape(shape, "repeat")
+        src = (1,) * (len(repeats) - self._data.ndim) + self._data.shape
+        out_dims = tuple(d * repeats[i] if i < len(repeats) else d for i, d in enumerate(src))
+        check_alloc("repeat", out_dims, self.dtype, self._device)
         out = self
         if out._data.ndim < len(repeats):
             out = out.reshape((1,) * (len(repeats) - out._data.ndim) + out._data.shape)
@@ -259,6 +308,10 @@ class ShapeMethods:
             if r == 0:
                 # Zero copies empties the dim (Candle: narrow to length 0).
                 out = out.narrow(i, 0, 0)
+            elif r > 1 and out._data.size == 0:
+                # Nothing to copy: no list of r empty tensors (r may be huge).
+                dims = _with_dim(out._data.shape, i, out._data.shape[i] * r)
+                out = graph.wrap(self._device.xp.zeros(dims, self._data.dtype), self._device)
             elif r > 1:
                 out = type(self).cat([out] * r, i)
         return out
@@ -267,39 +320,30 @@ class ShapeMethods:
     @classmethod
     def cat(cls, tensors, dim):
         """Concatenates along ``dim``; shapes must match elsewhere."""
-        tensors = list(tensors)
+        tensors = _tensor_list(tensors, "cat")
         if not tensors:
             raise OpRequiresAtLeastOneTensor("cat")
-        first = tensors[0]
-        shape = first._data.shape
-        dim = to_index(dim, len(shape), shape, "cat")
-        if len(tensors) == 1:
-            return first
-        for n, t in enumerate(tensors[1:], start=2):
-            other = t._data.shape
-            if len(other) != len(shape):
-                raise UnexpectedNumberOfDims(len(shape), len(other), other)
-            if any(a != b for i, (a, b) in enumerate(zip(shape, other)) if i != dim):
-                raise ShapeMismatchCat(dim, shape, n, other)
-            if t._data.dtype != first._data.dtype:
-                raise DTypeMismatchBinaryOp(first.dtype, t.dtype, "cat")
-            graph.check_same_device("cat", first, t)
-        return graph.apply(movement.CAT, tuple(tensors), {"dim": dim})
+        shape = tensors[0]._data.shape
+        return _cat(tensors, to_index(dim, len(shape), shape, "cat"), "cat")
 
     @classmethod
     def stack(cls, tensors, dim):
         """Stacks equal-shaped tensors along a new dim."""
-        tensors = list(tensors)
+        tensors = _tensor_list(tensors, "stack")
         if not tensors:
             raise OpRequiresAtLeastOneTensor("stack")
         shape = tensors[0]._data.shape
         dim = to_index_plus_one(dim, len(shape), shape, "stack")
-        return cls.cat([t.unsqueeze(dim) for t in tensors], dim)
+        for n, t in enumerate(tensors[1:], start=2):
+            if t._data.shape != shape:
+                raise ShapeMismatchCat(dim, shape, n, t._data.shape, "stack")
+        return _cat([t.unsqueeze(dim) for t in tensors], dim, "stack")
 
     @classmethod
     def meshgrid(cls, tensors, xy_indexing: bool) -> list:
         """Coordinate grids from 1-d tensors (``xy`` or ``ij`` indexing)."""
-        tensors = list(tensors)
+        tensors = _tensor_list(tensors, "meshgrid")
+        xy_indexing = _flag(xy_indexing, "meshgrid", "xy_indexing")
         if len(tensors) < 2:
             raise Msg("meshgrid expects at least two tensors")
         ordered = tensors[::-1] if xy_indexing else tensors
@@ -323,15 +367,16 @@ class ShapeMethods:
 
     def embedding(self, ids):
         """Rows of this ``(vocab, hidden)`` matrix for the 1-d ``ids``."""
+        _check_ids(ids, "embedding")
         if self._data.ndim != 2 or ids._data.ndim != 1:
             raise ShapeMismatchBinaryOp(self._data.shape, ids._data.shape, "embedding")
         return self.index_select(ids, 0)
 
     def gather(self, ids, dim):
         """``out[i][j] = self[i][ids[i][j]]`` for ``dim=1`` (PyTorch's gather)."""
+        _check_ids(ids, "gather")
         shape, ishape = self._data.shape, ids._data.shape
         dim = to_index(dim, len(shape), shape, "gather")
-        _check_ids(ids, "gather")
         if len(ishape) != len(shape) or any(
             i != dim and a < b for i, (a, b) in enumerate(zip(shape, ishape))
         ):
@@ -343,6 +388,7 @@ class ShapeMethods:
         shape = self._data.shape
         dim = to_index(dim, len(shape), shape, op)
         _check_ids(ids, op)
+        graph.check_tensor(op, "src", src)
         if ids._data.shape != src._data.shape:
             raise ShapeMismatchBinaryOp(ids._data.shape, src._data.shape, op)
         if len(shape) != src._data.ndim or any(
@@ -366,6 +412,7 @@ class ShapeMethods:
         shape = self._data.shape
         dim = to_index(dim, len(shape), shape, "index-add")
         _check_ids(ids, "index-add")
+        graph.check_tensor("index-add", "src", src)
         if ids._data.ndim != 1 or src._data.ndim != len(shape):
             raise ShapeMismatchBinaryOp(shape, src._data.shape, "index-add")
         expected = shape[:dim] + ids._data.shape + shape[dim + 1 :]
@@ -379,6 +426,8 @@ class ShapeMethods:
         """``on_true`` where this mask is non-zero, else ``on_false`` (all the same shape)."""
         if self._data.dtype.kind in "fV":
             raise UnsupportedDTypeForOp(self.dtype, "where_cond")
+        graph.check_tensor("where_cond", "on_true", on_true)
+        graph.check_tensor("where_cond", "on_false", on_false)
         if self._data.shape != on_true._data.shape:
             raise ShapeMismatchBinaryOp(self._data.shape, on_true._data.shape, "where_cond")
         if on_true._data.shape != on_false._data.shape:
@@ -392,6 +441,8 @@ class ShapeMethods:
         """A copy of ``self`` with ``src`` written at ``start..`` along ``dim``."""
         shape = self._data.shape
         dim = to_index(dim, len(shape), shape, "slice-scatter")
+        graph.check_tensor("slice-scatter", "src", src)
+        start = to_usize(start, "slice-scatter", "start")
         expected = _with_dim(shape, dim, src._data.shape[dim] if src._data.ndim > dim else 0)
         if src._data.shape != expected or start + src._data.shape[dim] > shape[dim]:
             raise ShapeMismatchBinaryOp(shape, src._data.shape, "slice-scatter")
@@ -405,6 +456,9 @@ class ShapeMethods:
     def slice_assign(self, ranges, src):
         """A copy of ``self`` with the block ``ranges`` (slices or ``(start, end)``) set to ``src``."""
         shape = self._data.shape
+        graph.check_tensor("slice-assign", "src", src)
+        if not isinstance(ranges, (tuple, list)):
+            raise UnexpectedType("slice-assign", "ranges", "a list of slices or pairs", ranges)
         if len(ranges) != len(shape) or src._data.ndim != len(shape):
             raise Msg(
                 f"slice-assign requires one range per dim and a source of the same rank, "
@@ -423,6 +477,7 @@ class ShapeMethods:
         """Indices (U32) that sort the last dim (stable)."""
         if self._data.ndim == 0:
             raise UnexpectedNumberOfDims(1, 0, ())
+        asc = _flag(asc, "arg_sort_last_dim", "asc")
         return graph.apply1(indexing.ARG_SORT, self, {"asc": asc})
 
     def sort_last_dim(self, asc: bool = True):
@@ -455,13 +510,17 @@ class ShapeMethods:
                     raise UnsupportedOp(f"index: slice step {step} is not supported, only 1")
                 out = out.narrow(dim, start, max(stop - start, 0))
                 dim += 1
-            elif isinstance(item, (list, ShapeMethods)):
+            elif isinstance(item, (bool, np.bool_)):
+                raise UnsupportedOp(f"index: a boolean index ({item}) is not supported (Candle)")
+            elif isinstance(item, (list, ShapeMethods)) or (
+                isinstance(item, np.ndarray) and item.ndim > 0
+            ):
                 ids = item if isinstance(item, ShapeMethods) else _ids_tensor(self, item)
                 out = out.index_select(ids, dim)
                 dim += 1
             elif hasattr(item, "__index__"):
                 size = out._data.shape[dim]
-                i = int(item)
+                i = _int_index(item)
                 if not -size <= i < size:
                     raise InvalidIndex("index", i, size)
                 out = out.narrow(dim, i % size, 1).squeeze(dim)
@@ -474,17 +533,48 @@ class ShapeMethods:
         return self[index]
 
 
+def _cat(tensors: list, dim: int, op: str):
+    """``cat`` of checked tensors along a normalised ``dim``; errors name ``op`` (cat or stack)."""
+    first = tensors[0]
+    shape = first._data.shape
+    if len(tensors) == 1:
+        return first
+    for n, t in enumerate(tensors[1:], start=2):
+        other = t._data.shape
+        if len(other) != len(shape):
+            raise UnexpectedNumberOfDims(len(shape), len(other), other, op)
+        if any(a != b for i, (a, b) in enumerate(zip(shape, other)) if i != dim):
+            raise ShapeMismatchCat(dim, shape, n, other, op)
+        if t._data.dtype != first._data.dtype:
+            raise DTypeMismatchBinaryOp(first.dtype, t.dtype, op)
+        graph.check_same_device(op, first, t)
+    return graph.apply(movement.CAT, tuple(tensors), {"dim": dim})
+
+
+def _padding(x, dim: int, left, right, op: str) -> tuple:
+    """Validated ``(left, right)`` pad sizes; refuses a result too large to allocate."""
+    left, right = to_usize(left, op, "left"), to_usize(right, op, "right")
+    out = _with_dim(x._data.shape, dim, x._data.shape[dim] + left + right)
+    check_alloc(op, out, x.dtype, x._device)
+    return left, right
+
+
 def _with_dim(shape: tuple, dim: int, size: int) -> tuple:
     return shape[:dim] + (size,) + shape[dim + 1 :]
 
 
 def _range_bounds(r, size: int, op: str):
     if isinstance(r, slice):
-        start, stop, step = r.indices(size)
+        try:
+            start, stop, step = r.indices(size)
+        except TypeError:
+            raise UnexpectedType(op, "range", "a slice of ints or a (start, end) pair", r) from None
         if step != 1:
             raise UnsupportedOp(f"{op}: slice step {step} is not supported")
         return start, max(stop, start)
-    start, stop = r
+    if not isinstance(r, (tuple, list)) or len(r) != 2:
+        raise UnexpectedType(op, "range", "a slice or a (start, end) pair", r)
+    start, stop = exact_int(r[0], op, "start"), exact_int(r[1], op, "end")
     if not 0 <= start <= stop <= size:
         raise NarrowInvalidArgs((size,), 0, start, stop - start, "range out of bounds")
     return start, stop
@@ -499,7 +589,33 @@ def _assign_block(dst, src, ranges, dim):
     return dst.slice_scatter(inner, dim, start)
 
 
+_KIND_NAMES = {"b": "bool", "f": "float", "c": "complex", "U": "str", "O": "object"}
+
+
+def _int_index(item) -> int:
+    try:
+        return operator.index(item)
+    except TypeError:
+        raise UnsupportedOp(f"index: unsupported index {item!r}") from None
+
+
 def _ids_tensor(like, values):
+    """Integer positions (a list or a NumPy array) as an I64 tensor; bools and floats raise."""
     from .tensor import Tensor
 
-    return Tensor.new(values, like._device, DType.I64)
+    array = np.asarray(values) if len(values) else np.zeros(0, np.int64)
+    has_bool = not isinstance(values, np.ndarray) and any(
+        isinstance(v, (bool, np.bool_)) for v in values
+    )
+    if has_bool or array.dtype.kind not in "iu":
+        kind = "bool" if has_bool else _KIND_NAMES.get(array.dtype.kind, array.dtype.name)
+        raise UnsupportedOp(
+            f"index: indices must be integers, got {kind} in {_short(values)}; Candle has no "
+            "boolean or float indexing (use index_select with positions, or where_cond)"
+        )
+    return Tensor.new(array, like._device, DType.I64)
+
+
+def _short(values) -> str:
+    text = repr(values.tolist() if isinstance(values, np.ndarray) else values)
+    return text if len(text) <= 60 else text[:57] + "..."

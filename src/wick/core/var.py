@@ -43,6 +43,7 @@ class Var(Tensor):
         """
         if isinstance(t, Var):
             return t
+        graph.check_tensor("Var.from_tensor", "t", t)
         if t._is_var:
             v = object.__new__(Var)
             v._data, v._device, v._node, v._id, v._is_var = t._data, t._device, None, t._id, True
@@ -87,6 +88,7 @@ class Var(Tensor):
 
     def set(self, src: Tensor) -> None:
         """Copies ``src``'s values into this variable in place (shape and dtype must match)."""
+        graph.check_tensor("set", "src", src)
         if src._data.shape != self._data.shape:
             raise ShapeMismatchBinaryOp(self._data.shape, src._data.shape, "set")
         if src._data.dtype != self._data.dtype:

@@ -1,4 +1,4 @@
-"""Small public-domain datasets shipped with wick (``wick train --data iris``)."""
+"""Small public-domain datasets shipped with wick: iris (``wick train --data iris``), The Verdict."""
 
 from __future__ import annotations
 
@@ -18,3 +18,14 @@ def path(name: str) -> str:
 def default_target(name: str) -> str:
     """The column a built-in dataset is meant to predict."""
     return BUILTIN[name][1]
+
+
+def the_verdict() -> str:
+    """Edith Wharton's "The Verdict" (1908), as the book's repository ships it (20,479 characters).
+
+    >>> len(the_verdict())
+    20479
+    """
+    # newline="" keeps the file's characters exactly (it has no carriage returns to translate).
+    with open(os.path.join(_HERE, "the_verdict.txt"), encoding="utf-8", newline="") as f:
+        return f.read()

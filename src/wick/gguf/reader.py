@@ -71,7 +71,9 @@ class GgufFile:
             values = _dequantize(t, kind)
         except Exception as exc:  # noqa: BLE001 - a truncated file surfaces as any NumPy error
             raise GgufError(f"{self.path}: tensor {name} ({kind}) cannot be read: {exc}") from None
-        values = values.reshape(shape)
+        # Contiguous, row-major: the dequantizer may return a strided view, which would make
+        # every later matmul copy the weight.
+        values = np.ascontiguousarray(values.reshape(shape))
         if dtype is not DType.F32:
             values = values.astype(dtype.np)
         return Tensor.new(values, as_device(device))

@@ -5,22 +5,33 @@ from __future__ import annotations
 import numpy as np
 
 from ..core import Tensor, graph
-from ..core.errors import Msg, ShapeMismatchBinaryOp, UnsupportedDTypeForOp
+from ..core.errors import EmptyTensor, Msg, ShapeMismatchBinaryOp, UnsupportedDTypeForOp
 from ..core.ops import fused
+from ..core.shape import to_real
 
 _LABEL_DTYPES = frozenset(map(np.dtype, ("uint8", "uint32", "int64")))
 
 
+def _check_pair(op: str, inp: Tensor, target: Tensor) -> None:
+    graph.check_tensor(op, "inp", inp)
+    graph.check_tensor(op, "target", target)
+
+
 def _check_labels(op: str, inp: Tensor, target: Tensor) -> None:
+    _check_pair(op, inp, target)
     labels, logits = target._data, inp._data
     if labels.dtype not in _LABEL_DTYPES:
         raise UnsupportedDTypeForOp(target.dtype, op)
+    if logits.dtype.kind not in "fV":  # integer logits: Candle has no log_softmax kernel
+        raise UnsupportedDTypeForOp(inp.dtype, op)
     if labels.ndim != 1:
         raise Msg(f"{op}: the target tensor should have a single dimension, got {target.shape}")
     if logits.ndim != 2:
         raise Msg(f"{op}: the input should have two dimensions (batch, classes), got {inp.shape}")
     if logits.shape[0] != labels.shape[0]:
         raise ShapeMismatchBinaryOp(inp.shape, target.shape, op)
+    if logits.shape[0] == 0:  # the mean over no rows, as wick's mean of nothing
+        raise EmptyTensor(op)
     graph.check_same_device(op, inp, target)
 
 
@@ -55,8 +66,11 @@ def cross_entropy_slow(inp: Tensor, target: Tensor) -> Tensor:
 
 def mse(inp: Tensor, target: Tensor) -> Tensor:
     """Mean squared error."""
+    _check_pair("mse", inp, target)
     if inp.shape != target.shape:
         raise ShapeMismatchBinaryOp(inp.shape, target.shape, "mse")
+    if inp._data.dtype.kind not in "fV":  # Candle's sqr has no integer kernel
+        raise UnsupportedDTypeForOp(inp.dtype, "mse")
     return (inp - target).sqr().mean_all()
 
 
@@ -69,6 +83,7 @@ def binary_cross_entropy_with_logit(inp: Tensor, target: Tensor) -> Tensor:
     >>> round(binary_cross_entropy_with_logit(Tensor.new([0.0]), Tensor.new([1.0])).to_scalar(), 4)
     0.6931
     """
+    _check_pair("binary_cross_entropy_with_logit", inp, target)
     if inp.shape != target.shape:
         raise ShapeMismatchBinaryOp(inp.shape, target.shape, "binary_cross_entropy_with_logit")
     softplus = inp.abs().neg().exp().affine(1.0, 1.0).log()
@@ -77,6 +92,8 @@ def binary_cross_entropy_with_logit(inp: Tensor, target: Tensor) -> Tensor:
 
 def huber(inp: Tensor, target: Tensor, delta: float) -> Tensor:
     """Huber loss: squared below ``delta``, linear above."""
+    _check_pair("huber", inp, target)
+    delta = to_real(delta, "huber", "delta")
     if inp.shape != target.shape:
         raise ShapeMismatchBinaryOp(inp.shape, target.shape, "huber")
     diff = inp - target

@@ -6,9 +6,11 @@ the ``*_slow`` functions are Candle's reference compositions, kept to test the f
 
 from __future__ import annotations
 
+import math
+
 from ..core import DType, Tensor, graph
 from ..core.errors import Msg, UnsupportedDTypeForOp
-from ..core.ops import fused, norm, unary
+from ..core.ops import attention, fused, norm, unary
 from ..core.shape import to_index
 from .module import ModuleT
 
@@ -40,6 +42,8 @@ def softmax(x: Tensor, dim) -> Tensor:
     """
     _require_float(x, "softmax")
     dim = to_index(dim, x.rank(), x.shape, "softmax")
+    if x.dims()[dim] == 0:
+        return x  # nothing to normalise: the empty result, as PyTorch gives
     return graph.apply1(fused.SOFTMAX, x, {"dim": dim})
 
 
@@ -52,6 +56,8 @@ def log_softmax(x: Tensor, dim) -> Tensor:
     """``x - log(sum(exp(x)))`` along ``dim``, computed stably."""
     _require_float(x, "log_softmax")
     dim = to_index(dim, x.rank(), x.shape, "log_softmax")
+    if x.dims()[dim] == 0:
+        return x  # nothing to normalise: the empty result, as PyTorch gives
     return graph.apply1(fused.LOG_SOFTMAX, x, {"dim": dim})
 
 
@@ -116,6 +122,90 @@ class Dropout(ModuleT):
 
     def __repr__(self) -> str:
         return f"Dropout(p={self.p})"
+
+
+def sdpa(q: Tensor, k: Tensor, v: Tensor, mask=None, scale=None, is_causal=False, *, dropout_p=0.0):
+    """Scaled dot-product attention ``softmax(q k^T * scale + mask) v`` as one fused op.
+
+    ``q`` is ``(..., Tq, D)``, ``k`` ``(..., Tk, D)``, ``v`` ``(..., Tk, Dv)``, the leading dims
+    equal (``(B, H)`` or ``(B,)``; no GQA broadcasting: repeat k/v heads first). ``scale``
+    defaults to ``1 / sqrt(D)``. ``mask`` broadcasts to ``(..., Tq, Tk)``: a float mask of q's
+    dtype is added to the scores (and gets a gradient), a U8 mask keeps the scores where it is
+    nonzero (PyTorch's bool ``attn_mask``: True takes part). ``is_causal`` lets query ``i`` see
+    keys ``j <= i + Tk - Tq`` (aligned to the end, as a KV cache needs; PyTorch's when Tq == Tk);
+    it may be combined with ``mask``. A query that sees no key gets zeros. ``dropout_p`` drops
+    attention probabilities (inverted scaling, the device's generator); pass it only in training.
+
+    >>> q = Tensor.new([[[1.0, 0.0], [0.0, 1.0]]])
+    >>> sdpa(q, q, Tensor.new([[[1.0], [3.0]]]), is_causal=True).to_vec3()[0][0]
+    [1.0]
+    """
+    op = "sdpa"
+    for t in (q, k, v):
+        _require_float(t, op)
+    for t in (k, v):
+        graph.check_same_dtype(op, q, t)
+        graph.check_same_device(op, q, t)
+    qs, ks, vs = q._data.shape, k._data.shape, v._data.shape
+    if (
+        len(qs) < 2
+        or not len(qs) == len(ks) == len(vs)
+        or not qs[:-2] == ks[:-2] == vs[:-2]
+        or ks[-1] != qs[-1]
+        or vs[-2] != ks[-2]
+    ):
+        raise Msg(
+            f"shape mismatch in {op}, q: {q.shape}, k: {k.shape}, v: {v.shape} (expected q "
+            "(..., Tq, D), k (..., Tk, D), v (..., Tk, Dv) with equal leading dims)"
+        )
+    if not 0.0 <= dropout_p < 1.0:
+        raise Msg(f"{op}: dropout probability {dropout_p} is not in [0, 1)")
+    inputs = [q, k, v]
+    mask_kind = None
+    if mask is not None:
+        full = qs[:-1] + ks[-2:-1]
+        ms = mask._data.shape
+        if len(ms) > len(full) or any(m not in (1, f) for m, f in zip(ms[::-1], full[::-1])):
+            raise Msg(f"{op}: the mask {mask.shape} does not broadcast to the scores {list(full)}")
+        graph.check_same_device(op, q, mask)
+        if mask.dtype == DType.U8:
+            mask_kind = "bool"
+        elif mask.dtype == q.dtype:
+            mask_kind = "add"
+        else:
+            raise Msg(f"{op}: the mask must be U8 (bool) or {q.dtype} like q, got {mask.dtype}")
+        inputs.append(mask if ms == full else mask.broadcast_as(full))
+    if dropout_p:
+        full = qs[:-1] + ks[-2:-1]
+        inputs.append(Tensor.rand(0.0, 1.0, full, q.device, q.dtype).ge(dropout_p))
+    params = {
+        "scale": float(1.0 / math.sqrt(qs[-1]) if scale is None else scale),
+        "causal": bool(is_causal),
+        "mask_kind": mask_kind,
+        "dropout": float(dropout_p),
+    }
+    return graph.apply(attention.SDPA, tuple(inputs), params)
+
+
+def sdpa_slow(q, k, v, mask=None, scale=None, is_causal=False, *, dropout_p=0.0):
+    """The composite twin of ``sdpa`` (matmul, masks, softmax, dropout, matmul), for tests.
+
+    Unlike ``sdpa`` it gives NaN for a query that sees no key (a softmax of all -inf)."""
+    scale = 1.0 / math.sqrt(q.dim(-1)) if scale is None else scale
+    s = q.matmul(k.transpose(-1, -2)) * scale
+    tq, tk = s.dim(-2), s.dim(-1)
+    neg_inf = Tensor.full(float("-inf"), s.shape, s.device).to_dtype(s.dtype)
+    if mask is not None:
+        if mask.dtype == DType.U8:
+            s = mask.broadcast_as(s.shape).where_cond(s, neg_inf)
+        else:
+            s = s.broadcast_add(mask)
+    if is_causal:
+        rows = Tensor.arange(tk - tq, tk, s.device).reshape((tq, 1))
+        future = Tensor.arange(0, tk, s.device).reshape((1, tk)).broadcast_gt(rows)
+        s = future.broadcast_as(s.shape).where_cond(neg_inf, s)
+    p = softmax_slow(s, -1)
+    return dropout(p, dropout_p).matmul(v) if dropout_p else p.matmul(v)
 
 
 def _check_norm_params(op: str, x: Tensor, params: tuple) -> None:

@@ -7,17 +7,25 @@ arrays with ``out=`` (no temporaries kept, no graph), as MLX's ``apply_single``.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 from .. import safetensors
-from ..core import Tensor, Var
-from ..core.errors import Msg
+from ..core import GradStore, Tensor, Var, graph
+from ..core.errors import Msg, UnexpectedType
+from ..core.shape import to_real
 
 
 class Optimizer:
     """Base class: ``step(grads)``, ``backward_step(loss)``, the learning rate, saved state."""
 
     def __init__(self, vars):
+        name = type(self).__name__
+        if isinstance(vars, Tensor) or not hasattr(vars, "__iter__"):
+            raise UnexpectedType(name, "vars", "a list of Vars", vars)
+        vars = list(vars)
+        for i, v in enumerate(vars):
+            graph.check_tensor(name, f"vars[{i}]", v)
         # Candle keeps float variables only; integer ones cannot be trained.
         self.vars = [v for v in vars if v.dtype.is_float()]
         for v in self.vars:
@@ -30,7 +38,12 @@ class Optimizer:
 
     def backward_step(self, loss: Tensor) -> None:
         """``loss.backward()`` then ``step``."""
+        graph.check_tensor("backward_step", "loss", loss)
         self.step(loss.backward())
+
+    def _check_grads(self, grads) -> None:
+        if not isinstance(grads, GradStore):
+            raise UnexpectedType(f"{type(self).__name__}.step", "grads", "a GradStore", grads)
 
     def learning_rate(self) -> float:
         raise NotImplementedError
@@ -52,11 +65,47 @@ class Optimizer:
         safetensors.save(tensors, path, {**metadata, "optimizer": type(self).__name__})
 
     def load(self, path) -> None:
-        """Restores the optimizer state saved by ``save``."""
+        """Restores the optimizer state saved by ``save``; a file for other parameters (names,
+        shapes or scalars that do not match this optimizer's) raises, listing every difference."""
         tensors, metadata = safetensors.load_with_metadata(path)
         if metadata.get("optimizer") != type(self).__name__:
             raise Msg(f"{path}: holds {metadata.get('optimizer')} state, not {type(self).__name__}")
+        self._check_state(tensors, metadata, path)
         self.load_state_dict(tensors, metadata)
+
+    def _check_state(self, tensors: dict, metadata: dict, path) -> None:
+        """Compares a saved state with this optimizer's own layout, before changing anything."""
+        required, optional = self._state_layout()
+        known = {**optional, **required}
+        problems = []
+        missing = [n for n in required if n not in tensors]
+        unexpected = sorted(n for n in tensors if n not in known)
+        if missing:
+            problems.append(f"missing: {', '.join(missing)}")
+        if unexpected:
+            problems.append(f"unexpected: {', '.join(unexpected)}")
+        shapes = [
+            f"{n} (file {t.shape}, expected {known[n]})"
+            for n, t in sorted(tensors.items())
+            if n in known and tuple(t.shape) != tuple(known[n])
+        ]
+        if shapes:
+            problems.append(f"mis-shaped: {', '.join(shapes)}")
+        bad = [k for k in self._scalar_keys() if not _parses(metadata.get(k))]
+        if bad:
+            problems.append(f"missing or unreadable scalars: {', '.join(bad)}")
+        if problems:
+            raise Msg(
+                f"{path}: optimizer state for other parameters ({len(self.vars)} here): "
+                + "; ".join(problems)
+            )
+
+    def _state_layout(self) -> tuple:
+        """``(required, optional)``: buffer name -> shape, as ``state_dict`` names them."""
+        return {}, {}
+
+    def _scalar_keys(self) -> tuple:
+        return ()
 
 
 def sgd_update(xp, p, g, buf, tmp, *, lr, momentum, dampening, nesterov, weight_decay, first):
@@ -85,6 +134,12 @@ class SGD(Optimizer):
         self, vars, lr: float, *, momentum=0.0, dampening=0.0, nesterov=False, weight_decay=0.0
     ):
         super().__init__(vars)
+        lr = _hyper("SGD", "lr", lr)
+        momentum, dampening = (
+            _hyper("SGD", "momentum", momentum),
+            _hyper("SGD", "dampening", dampening),
+        )
+        weight_decay = _hyper("SGD", "weight_decay", weight_decay)
         if nesterov and (momentum <= 0 or dampening != 0):
             raise Msg("SGD: nesterov needs momentum > 0 and dampening 0")
         self.lr = lr
@@ -94,6 +149,7 @@ class SGD(Optimizer):
         self._scratch = _Scratch(self.vars, 1)
 
     def step(self, grads) -> None:
+        self._check_grads(grads)
         plain = not (self.momentum or self.weight_decay)
         for i, v in enumerate(self.vars):
             g = grads.get(v)
@@ -122,7 +178,7 @@ class SGD(Optimizer):
         return self.lr
 
     def set_learning_rate(self, lr: float) -> None:
-        self.lr = lr
+        self.lr = _hyper("SGD", "lr", lr)
 
     def state_dict(self) -> tuple:
         tensors = {}
@@ -130,6 +186,13 @@ class SGD(Optimizer):
             if buf is not None:
                 tensors[f"momentum.{i}"] = Tensor.new(v._device.backend.to_host(buf), v.device)
         return tensors, {"lr": repr(self.lr)}
+
+    def _state_layout(self) -> tuple:
+        # Momentum buffers exist only once a step has run with momentum: none is required.
+        return {}, {f"momentum.{i}": v.shape for i, v in enumerate(self.vars)}
+
+    def _scalar_keys(self) -> tuple:
+        return ("lr",)
 
     def load_state_dict(self, tensors: dict, metadata: dict) -> None:
         self.lr = float(metadata["lr"])
@@ -199,9 +262,21 @@ def adamw_update(
 class AdamW(Optimizer):
     """Adam with decoupled weight decay (Candle's ``AdamW``)."""
 
-    def __init__(self, vars, params: ParamsAdamW | None = None):
+    def __init__(self, vars, params: ParamsAdamW | float | None = None):
         super().__init__(vars)
-        self.params = params if params is not None else ParamsAdamW()
+        if params is None:
+            params = ParamsAdamW()
+        elif not isinstance(params, ParamsAdamW):
+            if params.__class__ is bool or isinstance(params, (str, bytes)):
+                raise UnexpectedType("AdamW", "params", "a ParamsAdamW or a learning rate", params)
+            try:  # AdamW(vars, 0.01) is Candle's AdamW::new_lr(vars, 0.01)
+                params = ParamsAdamW(lr=_hyper("AdamW", "lr", params))
+            except UnexpectedType:
+                raise UnexpectedType(
+                    "AdamW", "params", "a ParamsAdamW or a learning rate", params
+                ) from None
+        fields = ("lr", "beta1", "beta2", "eps", "weight_decay")
+        self.params = ParamsAdamW(*(_hyper("AdamW", f, getattr(params, f)) for f in fields))
         self.step_t = 0
         self._m = [v._device.xp.zeros_like(v._data) for v in self.vars]
         self._v = [v._device.xp.zeros_like(v._data) for v in self.vars]
@@ -213,6 +288,7 @@ class AdamW(Optimizer):
         return cls(vars, ParamsAdamW(lr=lr))
 
     def step(self, grads) -> None:
+        self._check_grads(grads)
         self.step_t += 1
         p = self.params
         scale_m = 1.0 / (1.0 - p.beta1**self.step_t)
@@ -241,7 +317,16 @@ class AdamW(Optimizer):
         return self.params.lr
 
     def set_learning_rate(self, lr: float) -> None:
-        self.params.lr = lr
+        self.params.lr = _hyper("AdamW", "lr", lr)
+
+    def _state_layout(self) -> tuple:
+        layout = {}
+        for i, v in enumerate(self.vars):
+            layout[f"m.{i}"] = layout[f"v.{i}"] = v.shape
+        return layout, {}
+
+    def _scalar_keys(self) -> tuple:
+        return ("step_t", "lr", "beta1", "beta2", "eps", "weight_decay")
 
     def state_dict(self) -> tuple:
         tensors = {}
@@ -271,3 +356,19 @@ class AdamW(Optimizer):
             eps=float(metadata["eps"]),
             weight_decay=float(metadata["weight_decay"]),
         )
+
+
+def _hyper(op: str, name: str, value) -> float:
+    """A hyper-parameter as a finite float (``lr``, ``beta1``, ...), else an error naming it."""
+    value = float(to_real(value, op, name))
+    if not math.isfinite(value):
+        raise Msg(f"{op}: {name} must be finite, got {value}")
+    return value
+
+
+def _parses(text) -> bool:
+    try:
+        float(text)
+    except (TypeError, ValueError):
+        return False
+    return True

@@ -27,12 +27,16 @@ class _VarMapSource:
 class _TensorSource:
     """Reads existing tensors (a dict or lazily from safetensors files); never creates."""
 
-    def __init__(self, lookup, contains):
-        self._lookup, self._contains = lookup, contains
+    def __init__(self, lookup, contains, shape_of=None):
+        self._lookup, self._contains, self._shape_of = lookup, contains, shape_of
 
     def get(self, shape, path, init, dtype, device) -> Tensor:
         if not self._contains(path):
             raise CannotFindTensor(path)
+        if self._shape_of is not None:  # from the header: a wrong shape reads no data
+            found = tuple(self._shape_of(path))
+            if found != tuple(shape):
+                raise UnexpectedShape(f"shape mismatch for {path}", shape, found)
         t = self._lookup(path)
         if tuple(t.shape) != tuple(shape):
             raise UnexpectedShape(f"shape mismatch for {path}", shape, t.shape)
@@ -79,11 +83,12 @@ class VarBuilder:
 
     @classmethod
     def from_mmaped_safetensors(cls, paths, dtype=DType.F32, device: Device = None) -> VarBuilder:
-        """A builder reading tensors lazily from one or several safetensors files."""
+        """A builder reading tensors lazily from one or several safetensors files: each header
+        is read and checked once, then each parameter's bytes are read when it is asked for."""
         from ..safetensors import MmapedSafetensors
 
         files = MmapedSafetensors(paths)
-        return cls(_TensorSource(files.load, files.__contains__), dtype, device)
+        return cls(_TensorSource(files.load, files.__contains__, files.shape_of), dtype, device)
 
     @classmethod
     def zeros(cls, dtype=DType.F32, device: Device = None) -> VarBuilder:

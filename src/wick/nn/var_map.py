@@ -66,18 +66,21 @@ class VarMap:
         """Sets every variable from a safetensors file, converting dtypes.
 
         Strict: if any name is missing, unexpected or mis-shaped, nothing is changed and the
-        error lists all of them.
+        error lists all of them. Names and shapes are checked from the header, before any
+        tensor is read.
         """
-        tensors = safetensors.load(path)
-        missing = [n for n in self._data if n not in tensors]
-        unexpected = [n for n in tensors if n not in self._data]
-        mis_shaped = [
-            (n, self._data[n].shape, t.shape)
-            for n, t in tensors.items()
-            if n in self._data and tuple(t.shape) != tuple(self._data[n].shape)
-        ]
-        if missing or unexpected or mis_shaped:
-            raise CheckpointMismatch(path, missing, unexpected, mis_shaped)
+        with safetensors.MmapedSafetensors(path) as files:
+            names = files.tensors()
+            missing = [n for n in self._data if n not in files]
+            unexpected = [n for n in names if n not in self._data]
+            mis_shaped = [
+                (n, self._data[n].shape, files.shape_of(n))
+                for n in names
+                if n in self._data and tuple(files.shape_of(n)) != tuple(self._data[n].shape)
+            ]
+            if missing or unexpected or mis_shaped:
+                raise CheckpointMismatch(path, missing, unexpected, mis_shaped)
+            tensors = {name: files.load(name) for name in self._data}
         for name, var in self._data.items():
             var.set(tensors[name].to_dtype(var.dtype).to_device(var.device))
 

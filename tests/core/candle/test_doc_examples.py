@@ -16,10 +16,12 @@ Not applicable / absent:
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from wick import D, Device, DType, Shape, Tensor
 
 DEV = Device.Cpu
+pytestmark = pytest.mark.usefixtures("on_each_device")  # DEV: each device
 F32 = DType.F32
 
 
@@ -64,8 +66,8 @@ def test_zeros():
 def test_zeros_like():
     a = Tensor.zeros((2, 3), F32, DEV)
     b = a.zeros_like()
-    # b is on CPU f32.
-    assert b.device.is_cpu()
+    # b is on a's device, f32.
+    assert b.device.same_device(DEV)
     assert b.dtype == F32
     assert b.dims() == [2, 3]
     assert b.to_vec2() == [[0.0, 0.0, 0.0], [0.0, 0.0, 0.0]]
@@ -75,7 +77,7 @@ def test_empty():
     a = Tensor.empty((2, 3), F32, DEV)
     assert a.dims() == [2, 3]
     assert a.dtype == F32
-    assert a.device.is_cpu()
+    assert a.device.same_device(DEV)
 
 
 def test_empty_like():
@@ -83,7 +85,7 @@ def test_empty_like():
     b = a.empty_like()
     assert b.dims() == [2, 3]
     assert b.dtype == F32
-    assert b.device.is_cpu()
+    assert b.device.same_device(DEV)
 
 
 def test_full():

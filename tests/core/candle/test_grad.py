@@ -23,6 +23,7 @@ from wick.nn.ops import sigmoid
 from wick.testing import gradcheck
 
 DEV = Device.Cpu
+pytestmark = pytest.mark.usefixtures("on_each_device")  # DEV: each device
 
 
 def rnd(t: Tensor, digits: int) -> list:
@@ -254,8 +255,9 @@ def test_unary_grad_activations():
     assert rnd(grad_x, 4) == f32([1.0881, 0.9277, 1.0527, 0.5747])
 
 
-Z36 = Tensor.new([float(v) for v in range(1, 37)], DEV, dtype=DType.F32)
-Z32 = Tensor.new([float(v) for v in range(1, 33)], DEV, dtype=DType.F32)
+def _z(n: int) -> Tensor:
+    """Candle's ``z``: 1, 2, ..., n in f32 on DEV (built per test: DEV changes per device)."""
+    return Tensor.new([float(v) for v in range(1, n + 1)], DEV, dtype=DType.F32)
 
 
 def _dot_loss(y: Tensor, z: Tensor) -> Tensor:
@@ -266,14 +268,14 @@ def _dot_loss(y: Tensor, z: Tensor) -> Tensor:
 def test_unary_grad_interpolate1d():
     x = Var.new([[[1.0, 2.0, 3.0], [4.0, 5.0, 6.0], [7.0, 8.0, 9.0]]], DEV, dtype=DType.F32)
     y = x.interpolate1d(12).reshape(36)
-    grad_x = _dot_loss(y, Z36).backward().get(x)
+    grad_x = _dot_loss(y, _z(36)).backward().get(x)
     assert rnd(grad_x, 4) == f32([[[10, 26, 42], [58, 74, 90], [106, 122, 138]]])
 
 
 def test_unary_grad_interpolate2d_3x3_to_6x6():
     x = Var.new([[[[1.0, 2.0, 3.0], [4.0, 5.0, 6.0], [7.0, 8.0, 9.0]]]], DEV, dtype=DType.F32)
     y = x.interpolate2d(6, 6).reshape(36)
-    grad_x = _dot_loss(y, Z36).backward().get(x)
+    grad_x = _dot_loss(y, _z(36)).backward().get(x)
     # Each input pixel collects a 2x2 block of z, e.g. 1+2+7+8 = 18, 3+4+9+10 = 26.
     assert rnd(grad_x.flatten(0, 2), 4) == f32([[18, 26, 34], [66, 74, 82], [114, 122, 130]])
 
@@ -281,7 +283,7 @@ def test_unary_grad_interpolate2d_3x3_to_6x6():
 def test_unary_grad_interpolate2d_2x2_to_6x6():
     x = Var.new([[[[1.0, 2.0], [4.0, 5.0]]]], DEV, dtype=DType.F32)
     y = x.interpolate2d(6, 6).reshape(36)
-    grad_x = _dot_loss(y, Z36).backward().get(x)
+    grad_x = _dot_loss(y, _z(36)).backward().get(x)
     # Each input pixel collects a 3x3 block of z, e.g. 1+2+3+7+8+9+13+14+15 = 72.
     assert rnd(grad_x.flatten(0, 2), 4) == f32([[72, 99], [234, 261]])
 
@@ -296,7 +298,7 @@ def test_unary_grad_interpolate2d_2x2_to_6x6():
 def test_unary_grad_interpolate2d_2x2_to_4x4(data):
     x = Var.new(data, DEV, dtype=DType.F32)
     y = x.interpolate2d(4, 4).reshape(32)
-    grad_x = _dot_loss(y, Z32).backward().get(x)
+    grad_x = _dot_loss(y, _z(32)).backward().get(x)
     # Each input pixel collects a 2x2 block of z, e.g. 1+2+5+6 = 14, 3+4+7+8 = 22.
     assert rnd(grad_x.flatten(0, 1), 4) == f32([[[14, 22], [46, 54]], [[78, 86], [110, 118]]])
 

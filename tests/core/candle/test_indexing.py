@@ -9,9 +9,12 @@ Every Candle case applies on the CPU; none is left out.
 
 from __future__ import annotations
 
+import pytest
+
 from wick import Device, DType, Tensor
 
 DEV = Device.Cpu
+pytestmark = pytest.mark.usefixtures("on_each_device")  # DEV: each device
 
 
 def _arange_u32(n: int) -> Tensor:

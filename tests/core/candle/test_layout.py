@@ -13,9 +13,12 @@ Not applicable, and what stands in for it:
 
 from __future__ import annotations
 
+import pytest
+
 from wick import Device, DType, Tensor
 
 DEV = Device.Cpu
+pytestmark = pytest.mark.usefixtures("on_each_device")  # DEV: each device
 
 
 def _arange_u32(n: int) -> Tensor:

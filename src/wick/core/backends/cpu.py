@@ -8,6 +8,7 @@ from . import special
 
 xp = np
 name = "cpu"
+defers_checks = False  # bad indices, labels and divisors raise inside the op
 
 
 def to_host(array) -> np.ndarray:
@@ -31,6 +32,16 @@ def new_rng(seed):
 
 def synchronize() -> None:
     """Waits for pending work (nothing to wait for on the CPU)."""
+
+
+def check(bad, error) -> None:
+    """Raises ``error()`` now if the 0-d boolean array ``bad`` is true."""
+    if bad:
+        raise error()
+
+
+def resolve_checks() -> None:
+    """Raises the first failed queued check (none on the CPU: :func:`check` raises at once)."""
 
 
 def scatter_add(target, index, values) -> None:

@@ -20,6 +20,12 @@ except ImportError as exc:  # pragma: no cover - depends on the machine
 
 xp = cp
 name = "cuda"
+# Index, label and divisor checks are queued as device flags instead of read back at once
+# (a read is a host sync per op); the queue is read at the next to_host or synchronize, or
+# when it holds _MAX_PENDING flags. Until then the op has run on clamped, harmless inputs.
+defers_checks = True
+_MAX_PENDING = 64
+_PENDING: list = []
 
 # cupy.add.at has atomics for these dtypes only (CuPy 13, _routines_indexing.pyx).
 _ADD_AT_DTYPES = frozenset(np.dtype(t) for t in ("int32", "uint32", "uint64", "f2", "f4", "f8"))
@@ -34,13 +40,20 @@ def device_count() -> int:
 
 
 def select(ordinal: int):
-    """Returns the CuPy device for ``ordinal``; raises when it does not exist."""
+    """Makes GPU ``ordinal`` current for this thread (new arrays and kernels go there)."""
     count = device_count()
-    if ordinal >= count:
+    if not 0 <= ordinal < count:
         raise DeviceUnavailable(
             f"cuda device {ordinal} requested but {count} GPU(s) are visible to CuPy"
         )
-    return cp.cuda.Device(ordinal)
+    device = cp.cuda.Device(ordinal)
+    device.use()
+    return device
+
+
+def total_memory(ordinal: int) -> int:
+    """The GPU's total memory in bytes (the bound creation ops check a request against)."""
+    return int(cp.cuda.Device(ordinal).mem_info[1])
 
 
 def device_name(ordinal: int) -> str:
@@ -49,7 +62,8 @@ def device_name(ordinal: int) -> str:
 
 
 def to_host(array) -> np.ndarray:
-    """Copies a CuPy array to a NumPy array."""
+    """Copies a CuPy array to a NumPy array, raising first any queued check that failed."""
+    resolve_checks()
     return cp.asnumpy(array)
 
 
@@ -72,8 +86,28 @@ def new_rng(seed):
 
 
 def synchronize() -> None:
-    """Waits for the current stream."""
+    """Waits for the current stream, then raises any queued check that failed."""
     cp.cuda.get_current_stream().synchronize()
+    resolve_checks()
+
+
+def check(bad, error) -> None:
+    """Queues the 0-d device flag ``bad``; ``error()`` is raised at the next host read if true."""
+    _PENDING.append((bad, error))
+    if len(_PENDING) >= _MAX_PENDING:
+        resolve_checks()
+
+
+def resolve_checks() -> None:
+    """Reads every queued flag in one transfer and raises the first failed check's error."""
+    if not _PENDING:
+        return
+    pending = _PENDING[:]
+    _PENDING.clear()
+    flags = cp.asnumpy(cp.stack([bad for bad, _ in pending]))
+    for flag, (_, error) in zip(flags.tolist(), pending):
+        if flag:
+            raise error()
 
 
 def scatter_add(target, index, values) -> None:

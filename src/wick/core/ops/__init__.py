@@ -69,6 +69,7 @@ class Primitive:
 def load_all() -> None:
     """Imports every op family so that PRIMITIVES is complete."""
     from . import (  # noqa: F401
+        attention,
         binary,
         conv,
         fused,

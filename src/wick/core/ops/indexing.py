@@ -17,6 +17,9 @@ def checked_ids(xp, ids, size: int, op: str):
     """Returns ``(ids as intp with sentinels set to 0, skip mask or None)``; raises on bad ids."""
     sentinel = xp.iinfo(ids.dtype).max
     skip = ids == sentinel
+    backend = backends.of(xp)
+    if backend.defers_checks and ids.size:
+        return _ids_checked_later(xp, backend, ids, skip, size, op)
     any_skip = bool(skip.any()) if ids.size else False
     if ids.size:
         valid = xp.where(skip, 0, ids) if any_skip else ids
@@ -28,6 +31,22 @@ def checked_ids(xp, ids, size: int, op: str):
             raise InvalidIndex(op, int(flat[first]), size)
         ids = valid
     return ids.astype(xp.intp, copy=False), (skip if any_skip else None)
+
+
+def _ids_checked_later(xp, backend, ids, skip, size: int, op: str):
+    """checked_ids with no host sync (GPU): bad ids are clamped to 0 and reported later."""
+    valid = xp.where(skip, 0, ids)
+    bad = valid < 0
+    if size <= xp.iinfo(ids.dtype).max:
+        bad |= valid >= size
+
+    def error():
+        flat = valid.reshape(-1)
+        return InvalidIndex(op, int(flat[int(xp.argmax(bad.reshape(-1)))]), size)
+
+    backend.check(bad.any(), error)
+    safe = xp.where(bad, 0, valid).astype(xp.intp, copy=False)
+    return safe, skip
 
 
 def _expand_dims_except(skip, ndim: int, dim: int):

@@ -1,7 +1,9 @@
 """Elementwise unary primitives: forward and backward side by side.
 
 Every forward computes in the input's dtype, as Candle does; the backward formulas are
-Candle's (``backprop.rs``) unless a comment says otherwise.
+Candle's (``backprop.rs``) unless a comment says otherwise. Where Candle has no integer kernel
+(exp, log, sin, cos, tanh, neg, recip, sqr, sqrt: its CPU kernels panic and CUDA has none), an
+integer input raises UnsupportedDTypeForOp instead of truncating a float result.
 """
 
 from __future__ import annotations
@@ -9,15 +11,25 @@ from __future__ import annotations
 import math
 
 from .. import backends
+from ..dtype import dtype_of_array
+from ..errors import UnsupportedDTypeForOp
 from . import NOT_DIFFERENTIABLE, Primitive
+from .precision import widen
 
 _SQRT_2_OVER_PI = math.sqrt(2.0 / math.pi)
 _TWO_OVER_SQRT_PI = 2.0 / math.sqrt(math.pi)
 _INV_SQRT_2 = 1.0 / math.sqrt(2.0)
 _INV_SQRT_2PI = 1.0 / math.sqrt(2.0 * math.pi)
+_GELU_CA = 0.044715 * _SQRT_2_OVER_PI
+
+
+def _no_int_kernel(x, op: str):
+    raise UnsupportedDTypeForOp(dtype_of_array(x), op)
 
 
 def exp_forward(xp, x):
+    if x.dtype.kind in "ui":
+        _no_int_kernel(x, "exp")
     return xp.exp(x)
 
 
@@ -26,6 +38,8 @@ def exp_backward(xp, g, out, x):
 
 
 def log_forward(xp, x):
+    if x.dtype.kind in "ui":
+        _no_int_kernel(x, "log")
     return xp.log(x)
 
 
@@ -34,6 +48,8 @@ def log_backward(xp, g, out, x):
 
 
 def sin_forward(xp, x):
+    if x.dtype.kind in "ui":
+        _no_int_kernel(x, "sin")
     return xp.sin(x)
 
 
@@ -42,6 +58,8 @@ def sin_backward(xp, g, out, x):
 
 
 def cos_forward(xp, x):
+    if x.dtype.kind in "ui":
+        _no_int_kernel(x, "cos")
     return xp.cos(x)
 
 
@@ -50,6 +68,8 @@ def cos_backward(xp, g, out, x):
 
 
 def tanh_forward(xp, x):
+    if x.dtype.kind in "ui":
+        _no_int_kernel(x, "tanh")
     return xp.tanh(x)
 
 
@@ -58,6 +78,8 @@ def tanh_backward(xp, g, out, x):
 
 
 def neg_forward(xp, x):
+    if x.dtype.kind in "ui":
+        _no_int_kernel(x, "neg")
     return xp.negative(x)
 
 
@@ -66,6 +88,8 @@ def neg_backward(xp, g, out, x):
 
 
 def recip_forward(xp, x):
+    if x.dtype.kind in "ui":
+        _no_int_kernel(x, "recip")
     return xp.reciprocal(x)
 
 
@@ -74,6 +98,8 @@ def recip_backward(xp, g, out, x):
 
 
 def sqr_forward(xp, x):
+    if x.dtype.kind in "ui":
+        _no_int_kernel(x, "sqr")
     return x * x
 
 
@@ -82,6 +108,8 @@ def sqr_backward(xp, g, out, x):
 
 
 def sqrt_forward(xp, x):
+    if x.dtype.kind in "ui":
+        _no_int_kernel(x, "sqrt")
     return xp.sqrt(x)
 
 
@@ -108,17 +136,35 @@ def relu_backward(xp, g, out, x):
 
 
 def gelu_forward(xp, x):
-    """The tanh approximation of GELU, as Candle's ``gelu``."""
-    inner = _SQRT_2_OVER_PI * x * (1 + 0.044715 * x * x)
-    return 0.5 * x * (1 + xp.tanh(inner))
+    """The tanh approximation of GELU (Candle's ``gelu``, GPT-2's ``gelu_new``); saves the tanh."""
+    a = widen(xp, x)
+    t = a * a  # t = tanh(c * x * (1 + 0.044715 x^2)), built in one buffer
+    t *= _GELU_CA
+    t += _SQRT_2_OVER_PI
+    t *= a
+    xp.tanh(t, out=t)
+    y = t + 1
+    y *= a
+    y *= 0.5
+    return y.astype(x.dtype, copy=False), t
 
 
-def gelu_backward(xp, g, out, x):
-    # Exact derivative of the forward's formula (Candle's uses rounded constants).
-    x2 = x * x
-    t = xp.tanh(_SQRT_2_OVER_PI * x * (1 + 0.044715 * x2))
-    dinner = _SQRT_2_OVER_PI * (1 + 3 * 0.044715 * x2)
-    return (g * (0.5 * (1 + t) + 0.5 * x * (1 - t * t) * dinner),)
+def gelu_backward(xp, g, out, x, *, saved):
+    # Exact derivative of the forward's formula (Candle's uses rounded constants), reusing t:
+    # d/dx = 0.5 * (1 + t + x * (1 - t^2) * c * (1 + 3 * 0.044715 x^2)).
+    t, a = saved, widen(xp, x)
+    d = a * a
+    d *= 3 * _GELU_CA
+    d += _SQRT_2_OVER_PI
+    d *= a
+    r = t * t
+    xp.subtract(1, r, out=r)
+    r *= d
+    r += t
+    r += 1
+    r *= widen(xp, g)
+    r *= 0.5
+    return (r.astype(x.dtype, copy=False),)
 
 
 def erf_forward(xp, x):
@@ -165,14 +211,16 @@ def powf_backward(xp, g, out, x, *, e):
 
 
 def affine_forward(xp, x, *, mul, add):
+    """Candle's ``x * mul + add`` with ``mul`` and ``add`` cast to the dtype first."""
     t = x.dtype.type
     if x.dtype.kind in "ui":
         return (x * t(mul) + t(add)).astype(x.dtype, copy=False)
-    if add == 0:
-        return x * t(mul)
     if mul == 1:
-        return x + t(add)
-    return x * t(mul) + t(add)
+        return x + t(add)  # x * 1 is x exactly, -0 and NaN included
+    out = x * t(mul)
+    if add != 0 or mul == 0:
+        out += t(add)  # even 0: Candle's -1 * 0 + 0 is +0 (-1 * 0 alone is -0)
+    return out
 
 
 def affine_backward(xp, g, out, x, *, mul, add):
@@ -181,8 +229,19 @@ def affine_backward(xp, g, out, x, *, mul, add):
 
 def to_dtype_forward(xp, x, *, dtype):
     if dtype.kind in "ui" and x.dtype.kind in "fV":
-        x = xp.trunc(x)  # float → int truncates toward zero, as Candle's `as` casts
+        return _float_to_int(xp, x, dtype)
     return x.astype(dtype)
+
+
+def _float_to_int(xp, x, dtype):
+    """Rust's ``as`` (Candle's to_dtype): toward zero, saturated at the dtype's range, NaN → 0."""
+    w = widen(xp, x)  # f16 and bf16 go through f32, as Candle's `v.to_f32() as u8`
+    info = xp.iinfo(dtype)
+    lo, hi = float(info.min), float(info.max) + 1.0  # 0 or -2**k, and 2**k: exact in any float
+    out = xp.where((w >= lo) & (w < hi), w, 0).astype(dtype)  # NaN and out-of-range: 0 first
+    out[w >= hi] = info.max
+    out[w < lo] = info.min
+    return out
 
 
 def to_dtype_backward(xp, g, out, x, *, dtype):
@@ -229,7 +288,7 @@ SQR = Primitive("sqr", sqr_forward, sqr_backward)
 SQRT = Primitive("sqrt", sqrt_forward, sqrt_backward)
 ABS = Primitive("abs", abs_forward, abs_backward)
 RELU = Primitive("relu", relu_forward, relu_backward)
-GELU = Primitive("gelu", gelu_forward, gelu_backward)
+GELU = Primitive("gelu", gelu_forward, gelu_backward, saves=True)
 ERF = Primitive("erf", erf_forward, erf_backward)
 GELU_ERF = Primitive("gelu_erf", gelu_erf_forward, gelu_erf_backward)
 SILU = Primitive("silu", silu_forward, silu_backward)
@@ -246,6 +305,8 @@ SIGN = Primitive("sign", sign_forward, NOT_DIFFERENTIABLE)
 
 
 def sigmoid_forward(xp, x):
+    if x.dtype.kind in "ui":
+        _no_int_kernel(x, "sigmoid")  # candle-nn's sigmoid: UnsupportedDTypeForOp
     # Two branches so that exp never overflows: e = exp(-|x|) is in (0, 1].
     e = xp.exp(-xp.abs(x))
     return xp.where(x >= 0, 1 / (1 + e), e / (1 + e))

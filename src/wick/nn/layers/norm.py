@@ -158,6 +158,8 @@ class BatchNormConfig:
 class BatchNorm(ModuleT):
     """Normalises each channel (dim 1) over the batch and every other dim.
 
+    ``BatchNorm(num_features, running_mean, running_var, weight, bias, eps)`` is Candle's
+    ``BatchNorm::new``; ``new_no_bias`` and the ``*_with_momentum`` variants are classmethods.
     ``forward_t(x, True)`` uses the batch statistics and updates the running ones in place;
     ``forward_t(x, False)`` uses the running statistics.
     """
@@ -167,13 +169,17 @@ class BatchNorm(ModuleT):
 
     def __init__(
         self,
+        num_features: int,
         running_mean: Tensor,
         running_var: Tensor,
-        weight_and_bias: tuple | None = None,
+        weight: Tensor,
+        bias: Tensor,
         eps: float = 1e-5,
-        momentum: float = 0.1,
-        remove_mean: bool = True,
     ):
+        self._setup(running_mean, running_var, (weight, bias), eps, 0.1, True)
+        self._check_validity(num_features)
+
+    def _setup(self, running_mean, running_var, weight_and_bias, eps, momentum, remove_mean):
         # A Var's tensor (from a VarMap) stays that Var, so the map sees the running updates.
         self._running_mean = Var.from_tensor(running_mean)
         self._running_var = Var.from_tensor(running_var)
@@ -181,6 +187,14 @@ class BatchNorm(ModuleT):
         self._remove_mean = remove_mean
         self._eps = eps
         self._momentum = momentum
+
+    @classmethod
+    def _make(cls, num_features, running_mean, running_var, weight_and_bias, eps, momentum=0.1,
+              remove_mean=True) -> BatchNorm:  # fmt: skip
+        """The common constructor (``__init__`` is Candle's ``new``, which takes weight and bias)."""
+        out = object.__new__(cls)
+        out._setup(running_mean, running_var, weight_and_bias, eps, momentum, remove_mean)
+        return out._check_validity(num_features)
 
     def _check_validity(self, num_features: int) -> BatchNorm:
         if self._eps < 0:
@@ -200,27 +214,27 @@ class BatchNorm(ModuleT):
 
     @classmethod
     def new(cls, num_features, running_mean, running_var, weight, bias, eps) -> BatchNorm:
-        """A batch norm with weight and bias (momentum 0.1); the running stats are copied."""
-        return cls(running_mean, running_var, (weight, bias), eps)._check_validity(num_features)
+        """The same as ``BatchNorm(...)``: weight and bias, momentum 0.1."""
+        return cls(num_features, running_mean, running_var, weight, bias, eps)
 
     @classmethod
     def new_no_bias(cls, num_features, running_mean, running_var, eps) -> BatchNorm:
         """A batch norm without weight or bias."""
-        return cls(running_mean, running_var, None, eps)._check_validity(num_features)
+        return cls._make(num_features, running_mean, running_var, None, eps)
 
     @classmethod
     def new_with_momentum(
         cls, num_features, running_mean, running_var, weight, bias, eps, momentum
     ) -> BatchNorm:
-        out = cls(running_mean, running_var, (weight, bias), eps, momentum)
-        return out._check_validity(num_features)
+        """A batch norm with weight and bias and the given momentum."""
+        return cls._make(num_features, running_mean, running_var, (weight, bias), eps, momentum)
 
     @classmethod
     def new_no_bias_with_momentum(
         cls, num_features, running_mean, running_var, eps, momentum
     ) -> BatchNorm:
-        out = cls(running_mean, running_var, None, eps, momentum)
-        return out._check_validity(num_features)
+        """A batch norm without weight or bias, with the given momentum."""
+        return cls._make(num_features, running_mean, running_var, None, eps, momentum)
 
     def running_mean(self) -> Tensor:
         return self._running_mean.as_tensor()
@@ -304,8 +318,14 @@ def batch_norm(num_features: int, config, vb) -> BatchNorm:
             vb.get_with_hints(num_features, "weight", ONE),
             vb.get_with_hints(num_features, "bias", ZERO),
         )
-    return BatchNorm(
-        running_mean, running_var, weight_and_bias, config.eps, config.momentum, config.remove_mean
+    return BatchNorm._make(
+        num_features,
+        running_mean,
+        running_var,
+        weight_and_bias,
+        config.eps,
+        config.momentum,
+        config.remove_mean,
     )
 
 

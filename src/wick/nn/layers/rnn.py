@@ -141,19 +141,32 @@ class _Gated(RNN):
 
 
 class LSTMState:
-    """An LSTM's state: hidden ``h`` (also the output) and cell ``c``, each ``(batch, hidden)``."""
+    """An LSTM's state: hidden ``h()`` (also the output) and cell ``c()``, each
+    ``(batch, hidden)``; methods, as in Candle."""
 
-    __slots__ = ("c", "h")
+    __slots__ = ("_c", "_h")
 
     def __init__(self, h: Tensor, c: Tensor):
-        self.h = h
-        self.c = c
+        self._h = h
+        self._c = c
+
+    @classmethod
+    def new(cls, h: Tensor, c: Tensor) -> LSTMState:
+        return cls(h, c)
+
+    def h(self) -> Tensor:
+        """The hidden state, which is also the LSTM's output."""
+        return self._h
+
+    def c(self) -> Tensor:
+        """The cell state."""
+        return self._c
 
     def __iter__(self):
-        return iter((self.h, self.c))
+        return iter((self._h, self._c))
 
     def __repr__(self) -> str:
-        return f"LSTMState(h={self.h.shape}, c={self.c.shape})"
+        return f"LSTMState(h={self._h.shape}, c={self._c.shape})"
 
 
 class LSTM(_Gated):
@@ -166,15 +179,15 @@ class LSTM(_Gated):
         return LSTMState(zeros, zeros)
 
     def step(self, input: Tensor, state: LSTMState) -> LSTMState:
-        x_ih, x_hh = self._projections(input, state.h)
+        x_ih, x_hh = self._projections(input, state.h())
         i, f, g, o = (x_ih + x_hh).chunk(4, 1)
-        next_c = sigmoid(f) * state.c + sigmoid(i) * g.tanh()
+        next_c = sigmoid(f) * state.c() + sigmoid(i) * g.tanh()
         next_h = sigmoid(o) * next_c.tanh()
         return LSTMState(next_h, next_c)
 
     def states_to_tensor(self, states) -> Tensor:
         """The ``h`` of each state stacked into ``(batch, seq_len, hidden)``."""
-        return Tensor.stack([s.h for s in states], 1)
+        return Tensor.stack([s.h() for s in states], 1)
 
 
 def lstm(in_dim: int, hidden_dim: int, config, vb) -> LSTM:
@@ -184,22 +197,27 @@ def lstm(in_dim: int, hidden_dim: int, config, vb) -> LSTM:
 
     >>> from wick.nn import VarMap, VarBuilder
     >>> layer = lstm(2, 3, LSTMConfig(), VarBuilder.from_varmap(VarMap()))
-    >>> [s.h.shape for s in layer.seq(Tensor.zeros((1, 5, 2)))][-1]
+    >>> [s.h().shape for s in layer.seq(Tensor.zeros((1, 5, 2)))][-1]
     [1, 3]
     """
     return LSTM(in_dim, hidden_dim, LSTMConfig() if config is None else config, vb)
 
 
 class GRUState:
-    """A GRU's state: the hidden ``h`` ``(batch, hidden)``, also its output."""
+    """A GRU's state: the hidden ``h()`` ``(batch, hidden)``, also its output (a method, as in
+    Candle)."""
 
-    __slots__ = ("h",)
+    __slots__ = ("_h",)
 
     def __init__(self, h: Tensor):
-        self.h = h
+        self._h = h
+
+    def h(self) -> Tensor:
+        """The hidden state, which is also the GRU's output."""
+        return self._h
 
     def __repr__(self) -> str:
-        return f"GRUState(h={self.h.shape})"
+        return f"GRUState(h={self._h.shape})"
 
 
 class GRU(_Gated):
@@ -211,18 +229,18 @@ class GRU(_Gated):
         return GRUState(self._zeros(batch_dim))
 
     def step(self, input: Tensor, state: GRUState) -> GRUState:
-        x_ih, x_hh = self._projections(input, state.h)
+        x_ih, x_hh = self._projections(input, state.h())
         r_ih, z_ih, n_ih = x_ih.chunk(3, 1)
         r_hh, z_hh, n_hh = x_hh.chunk(3, 1)
         r = sigmoid(r_ih + r_hh)
         z = sigmoid(z_ih + z_hh)
         n = (n_ih + r * n_hh).tanh()
         # h' = z·h + (1 - z)·n, written as Candle does: z·h - (z - 1)·n.
-        return GRUState(z * state.h - (z - 1.0) * n)
+        return GRUState(z * state.h() - (z - 1.0) * n)
 
     def states_to_tensor(self, states) -> Tensor:
         """The ``h`` of each state concatenated on dim 1: ``(batch, seq_len·hidden)`` (Candle)."""
-        return Tensor.cat([s.h for s in states], 1)
+        return Tensor.cat([s.h() for s in states], 1)
 
 
 def gru(in_dim: int, hidden_dim: int, config, vb) -> GRU:
