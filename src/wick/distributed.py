@@ -206,16 +206,24 @@ def broadcast_vars(vars, root: int = 0) -> None:
     if difference:
         raise DistributedError(f"broadcast_vars: the ranks' models differ: {difference}")
     values = [_host(v) for _, v in named]
-    for dtype, members in _buckets(values):
-        flat = _pack(values, members, dtype)
+    for slot, (dtype, members) in enumerate(_buckets(values)):
+        flat = _pack(values, members, dtype, slot)
         world.comm.Bcast(flat, root=root)
         for i, part in _unpack(flat, values, members):
             var = named[i][1]
             var._data[...] = var._device.xp.asarray(part.astype(var._data.dtype, copy=False))
 
 
-def _pack(arrays: list, members: list, dtype) -> np.ndarray:
-    flat = np.empty(sum(arrays[i].size for i in members), dtype=dtype)
+# One reusable buffer per bucket position: packing then writes into pages already mapped
+# instead of faulting in tens of megabytes every step. Results never alias them (see below).
+_BUFFERS: dict = {}
+
+
+def _pack(arrays: list, members: list, dtype, slot: int) -> np.ndarray:
+    n_total = sum(arrays[i].size for i in members)
+    flat = _BUFFERS.get(slot)
+    if flat is None or flat.dtype != dtype or flat.size != n_total:
+        flat = _BUFFERS[slot] = np.empty(n_total, dtype=dtype)
     offset = 0
     for i in members:
         n = arrays[i].size
@@ -250,14 +258,17 @@ def allreduce_grads(grads, vars) -> None:
     for v in kept:
         g = grads.get(v)
         values.append(_host(g) if g is not None else np.zeros(v.shape, dtype=_host(v).dtype))
-    for dtype, members in _buckets(values):
-        flat = _pack(values, members, dtype)
+    scale = 1.0 / world.size
+    for slot, (dtype, members) in enumerate(_buckets(values)):
+        flat = _pack(values, members, dtype, slot)
         world.comm.Allreduce(MPI.IN_PLACE, flat, op=MPI.SUM)
-        flat /= world.size
         for i, part in _unpack(flat, values, members):
+            # The average lands in a new array of the gradient's dtype (one pass), so the
+            # bucket can be reused and no gradient aliases another (add's backward hands the
+            # same array to both inputs).
+            mean = np.multiply(part, dtype.type(scale), dtype=values[i].dtype)
             var = kept[i]
-            array = var._device.xp.asarray(part.astype(values[i].dtype, copy=False))
-            grads.insert(var, graph.wrap(array, var._device))
+            grads.insert(var, graph.wrap(var._device.xp.asarray(mean), var._device))
 
 
 class DistributedOptimizer:
