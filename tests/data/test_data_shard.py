@@ -46,9 +46,12 @@ def test_without_drop_last_every_rank_still_takes_the_same_number_of_steps():
     assert [len(epoch(loader)) for loader in loaders] == [6, 6, 6, 6]
 
 
-def test_a_shuffled_shard_needs_a_seed():
+def test_a_shuffled_shard_needs_a_seed(monkeypatch):
+    monkeypatch.setattr(wick.Device.Cpu, "seeded", False)
     with pytest.raises(wick.Msg, match="needs seed="):
         DataLoader(IDS, 2, shuffle=True, shard=(0, 2))
+    wick.Device.Cpu.set_seed(4)  # every rank seeding alike is enough too
+    assert wick.Device.Cpu.seeded and len(DataLoader(IDS, 2, shuffle=True, shard=(0, 2))) == 6
     with pytest.raises(wick.Msg, match=r"shard must be \(rank, size\)"):
         DataLoader(IDS, 2, shard=3)
     with pytest.raises(wick.Msg, match=r"shard rank -1 is not in \[0, 2\)"):

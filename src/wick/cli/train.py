@@ -11,6 +11,7 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
+from .. import distributed
 from ..core import Device, Tensor
 from ..core.device import as_device
 from ..core.errors import Error
@@ -231,12 +232,26 @@ class Run:
         self.optimizer = (
             SGD(vars_, cfg.lr) if cfg.optimizer == "sgd" else AdamW(vars_, ParamsAdamW(lr=cfg.lr))
         )
+        # Under mpiexec, data-parallel: --batch-size is the global batch, split over the ranks,
+        # which start from rank 0's weights and average their gradients before each step. Every
+        # rank seeded Device.Cpu alike and drew the same numbers, so their shuffles agree.
+        self.world = distributed.init()
+        per_rank, shard = cfg.batch_size, None
+        if self.world.size > 1:
+            if cfg.batch_size % self.world.size:
+                raise CliError(
+                    f"--batch-size {cfg.batch_size} is not divisible by the {self.world.size} "
+                    "processes (it is the global batch, split evenly over them)"
+                )
+            per_rank, shard = cfg.batch_size // self.world.size, (self.world.rank, self.world.size)
+            self.optimizer = distributed.DistributedOptimizer(self.optimizer)
         xs = Tensor.new(self.x_train, self.device)
         self.loader = DataLoader(
             TensorDataset(xs, self.task.targets(train.y, self.device)),
-            cfg.batch_size,
+            per_rank,
             shuffle=True,
             drop_last=cfg.drop_last,
+            shard=shard,
         )
         if self.loader.total_batches() == 0:
             raise CliError(
@@ -358,7 +373,8 @@ def _train_loop(run: Run, ckpt_path: str | None) -> None:
             # run of fast epochs must not spend its time writing files.
             now = time.monotonic()
             last = run.epoch == cfg.epochs
-            if ckpt_path is not None and (last or now - saved >= CHECKPOINT_SECONDS):
+            due = ckpt_path is not None and (last or now - saved >= CHECKPOINT_SECONDS)
+            if due and run.world.is_main():
                 checkpoint.save(
                     ckpt_path, run.varmap, run.optimizer, run.state(), run.spec.to_metadata()
                 )
@@ -407,6 +423,8 @@ def run(args) -> int:
 
         require_matplotlib(args.plot)
     run_ = Run(cfg, out)
+    if not run_.world.is_main():
+        sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - rank 0 alone logs
     if state:
         if run_.hashes != state["sha256"]:
             raise CliError("the data files differ from those the checkpoint was trained on")
@@ -418,6 +436,11 @@ def run(args) -> int:
         run_.epoch, run_.history = state["epoch"], state["history"]
         run_.keep_good()
     report.header(run_)
+    if run_.world.size > 1:
+        print(
+            f"parallel  {run_.world.size} processes, {cfg.batch_size // run_.world.size} examples "
+            "each per step, gradients averaged (losses logged are rank 0's)\n"
+        )
     if state:
         print(f"resumed   {args.resume} at epoch {run_.epoch}\n")
     started = time.perf_counter()
@@ -430,6 +453,8 @@ def run(args) -> int:
         _stop_diverged(run_, d, out)
     seconds = time.perf_counter() - started
     results = report.final_table(run_)
+    if not run_.world.is_main():
+        return 0  # rank 0 alone writes the files
     _save(run_, out, cfg.epochs, results)
     print(f"\ntrained   in {seconds:.2f} s")
     print(f"saved     {out}")
@@ -487,7 +512,7 @@ def _stop_diverged(run: Run, d: Diverged, out: str) -> None:
         f"the training loss became {d.value} at epoch {d.epoch}, batch {d.batch} "
         f"(--lr {run.cfg.lr:g} is probably too high, or the features need --standardize)"
     )
-    if run.good is None:
+    if run.good is None or not run.world.is_main():  # a rank other than 0 writes nothing
         raise CliError(f"{what}; nothing saved")
     epoch = run.restore_good()
     if epoch == 0:  # fresh weights: not a model worth a file

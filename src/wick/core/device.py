@@ -7,13 +7,14 @@ import os
 
 from . import backends
 from .backends import cpu as _cpu_backend
-from .errors import DeviceUnavailable
+from .errors import DeviceUnavailable, Msg
+from .shape import exact_int, to_usize
 
 
 class Device:
     """A CPU or CUDA device (Candle's ``Device``). ``Device.Cpu`` is the ready CPU instance."""
 
-    __slots__ = ("kind", "ordinal", "backend", "xp", "_rng", "_memory")
+    __slots__ = ("kind", "ordinal", "backend", "xp", "_rng", "_memory", "seeded")
 
     Cpu: Device
 
@@ -24,6 +25,7 @@ class Device:
         self.xp = backend.xp
         self._rng = None
         self._memory = None
+        self.seeded = False  # set_seed was called: its draws repeat run to run (and rank to rank)
         backends.register(backend)  # ops, which get only xp, find the backend through it
 
     @staticmethod
@@ -32,6 +34,7 @@ class Device:
         # One GPU per process (or thread) at a time: CuPy allocates and launches on the current
         # GPU, which this call selects; several GPUs are driven by one process each
         # (wick.distributed), as docs/gpu.md says.
+        ordinal = to_usize(ordinal, "new_cuda", "ordinal")
         key = ("cuda", ordinal)
         device = _CUDA_DEVICES.get(key)
         if device is None:
@@ -65,7 +68,11 @@ class Device:
 
     def set_seed(self, seed: int) -> None:
         """Seeds this device's generator: rand, randn, initialisers, dropout and shuffling repeat."""
+        seed = exact_int(seed, "set_seed", "seed")
+        if not 0 <= seed < 2**64:  # Candle's u64
+            raise Msg(f"set_seed: seed {seed} is not a u64 (0 ..= 2**64 - 1)")
         self._rng = self.backend.new_rng(seed)
+        self.seeded = True
 
     @property
     def rng(self):

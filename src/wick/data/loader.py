@@ -23,7 +23,8 @@ class DataLoader:
     cover the dataset. Every rank gets the same number of examples, so the same number of
     steps: with ``drop_last`` the few examples past a multiple of ``size`` are left out that
     epoch, without it the order wraps around to fill the last ranks (as PyTorch's
-    DistributedSampler). Shuffling a shard needs ``seed``, the same on every rank.
+    DistributedSampler). Shuffling a shard needs ``seed``, the same on every rank, or
+    ``Device.Cpu.set_seed`` called alike on every rank before the same draws.
 
     >>> x = Tensor.new([[1.0], [2.0], [3.0]])
     >>> [b[0].to_vec2() for b in DataLoader(TensorDataset(x), 2)]
@@ -112,9 +113,9 @@ def _checked_shard(shard, shuffle: bool, seed):
         raise Msg(f"DataLoader: shard must be (rank, size), got {shard!r}") from None
     if size < 1 or not 0 <= rank < size:
         raise Msg(f"DataLoader: shard rank {rank} is not in [0, {size})")
-    if shuffle and seed is None and size > 1:
+    if shuffle and seed is None and size > 1 and not Device.Cpu.seeded:
         raise Msg(
-            "DataLoader: a shuffled shard needs seed= (the same on every rank), "
-            "so that the ranks draw disjoint parts of one order"
+            "DataLoader: a shuffled shard needs seed= (the same on every rank) or a seeded "
+            "Device.Cpu, so that the ranks draw disjoint parts of one order"
         )
     return rank, size
