@@ -20,6 +20,7 @@ from ..nn import VarBuilder, VarMap
 
 # model_type -> the module implementing it
 ARCHITECTURES = {
+    "bert": "wick.models.bert",
     "gpt2": "wick.models.gpt2",
     "llama": "wick.models.llama",
     "mistral": "wick.models.llama",
