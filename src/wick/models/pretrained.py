@@ -69,23 +69,12 @@ class Pretrained:
             )
         if self.tokenizer is None:
             raise Msg("chat_ids: this checkpoint has no tokenizer.json")
-        try:
-            import jinja2
-        except ImportError:
-            raise Msg("chat_ids needs jinja2: pip install jinja2") from None
-        for m in messages:
-            if not isinstance(m, dict) or "role" not in m or "content" not in m:
-                raise Msg(f"chat_ids: each message must be a dict with role and content, got {m!r}")
-        env = jinja2.Environment(trim_blocks=True, lstrip_blocks=True)
-        env.globals["raise_exception"] = _raise_template_error
-        text = env.from_string(self.chat_template).render(
-            messages=messages, add_generation_prompt=True, **self.special_tokens
+        from ..text.chat import render_chat_template
+
+        text = render_chat_template(
+            self.chat_template, messages, add_generation_prompt=True, **self.special_tokens
         )
         return self.tokenizer.encode(text, add_special_tokens=False).ids
-
-
-def _raise_template_error(message):
-    raise Msg(f"chat template: {message}")
 
 
 def _read_json(path: str, what: str) -> dict:
