@@ -37,14 +37,13 @@ sys.path.insert(0, os.path.join(ROOT, "src"))
 sys.path.insert(0, os.path.join(ROOT, "examples", "llm"))
 
 import ch04  # noqa: E402
+import torch  # noqa: E402
+from torch import nn  # noqa: E402
 
 from wick import DType, Tensor  # noqa: E402
 from wick.models import generate, gpt2, save_pretrained  # noqa: E402
 from wick.nn import AdamW, ParamsAdamW, VarBuilder, VarMap  # noqa: E402
 from wick.nn.loss import cross_entropy  # noqa: E402
-
-import torch  # noqa: E402
-from torch import nn  # noqa: E402
 
 ADAMW = dict(lr=4e-4, weight_decay=0.1)  # the book's; betas, eps: both libraries' defaults
 SMALL = {**ch04.GPT_CONFIG_124M, "emb_dim": 128, "n_heads": 4, "n_layers": 2, "context_length": 64}

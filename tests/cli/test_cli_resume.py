@@ -9,6 +9,7 @@ import subprocess
 import sys
 import time
 
+import pytest
 from cli_support import env
 
 from wick.safetensors import load, read_metadata
@@ -53,6 +54,7 @@ def test_resume_with_sgd_on_the_toy_set_is_bit_for_bit_too(wick, tmp_path):
     assert same_weights(tmp_path / "straight.safetensors", tmp_path / "r.safetensors")
 
 
+@pytest.mark.slow  # waits for a real SIGINT to land mid-run: seconds of wall time
 def test_a_run_stopped_with_ctrl_c_resumes_bit_for_bit(wick, tmp_path):
     ckpt = tmp_path / "ck.safetensors"
     cmd = [

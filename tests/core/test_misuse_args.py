@@ -148,9 +148,7 @@ def test_non_numbers_as_scalars():
     expect(
         wick.UnexpectedType, "affine: mul must be a number, got str 'a'", lambda: A.affine("a", 0.0)
     )
-    expect(
-        wick.UnexpectedType, "elu: alpha must be a number, got None", lambda: A.elu(None)
-    )
+    expect(wick.UnexpectedType, "elu: alpha must be a number, got None", lambda: A.elu(None))
     expect(wick.UnexpectedType, "powf: e must be a number, got list [2]", lambda: A.powf([2]))
     expect(
         wick.UnexpectedType,
@@ -337,3 +335,48 @@ def _repeated_addition(start, end, step) -> list:
 )
 def test_arange_is_still_candles_repeated_addition(start, end, step):
     assert Tensor.arange_step(start, end, step).to_vec1() == _repeated_addition(start, end, step)
+
+
+def test_gradstore_device_and_shape_arguments():
+    v = Var.new([1.0])
+    grads = (v * v).sum_all().backward()
+    expect(
+        wick.UnexpectedType, "GradStore.get: t must be a Tensor, got None", lambda: grads.get(None)
+    )
+    expect(
+        wick.UnexpectedType,
+        "GradStore.insert: grad must be a Tensor, got float 1.0",
+        lambda: grads.insert(v, 1.0),
+    )
+    assert None not in grads
+    expect(
+        wick.UnexpectedType,
+        "set_seed: seed must be an int, got str 'a'",
+        lambda: Device.Cpu.set_seed("a"),
+    )
+    expect(
+        wick.Msg,
+        "set_seed: seed -1 is not a u64 (0 ..= 2**64 - 1)",
+        lambda: Device.Cpu.set_seed(-1),
+    )
+    expect(wick.Msg, "new_cuda: ordinal must be non-negative, got -1", lambda: Device.new_cuda(-1))
+    expect(
+        wick.UnexpectedType,
+        "Shape: dims must be an int or a tuple of ints, got None",
+        lambda: wick.Shape(None),
+    )
+    expect(
+        wick.UnexpectedType,
+        "apply: module must be a Module (with forward), got None",
+        lambda: A.apply(None),
+    )
+    expect(
+        wick.UnexpectedType,
+        "save_safetensors: name must be a str, got int 1",
+        lambda: A.save_safetensors(1, "unused.safetensors"),
+    )
+    expect(
+        wick.UnexpectedType,
+        "Var.from_tensor: t must be a Tensor, got None",
+        lambda: Var.from_tensor(None),
+    )

@@ -87,6 +87,11 @@ def test_other_numpy_ufuncs_on_tensors_raise_a_wick_error():
     with pytest.raises(wick.UnsupportedOp, match="NumPy's add"):
         buf += t
     assert buf.tolist() == [0.0, 0.0]
+    with pytest.raises(wick.UnsupportedOp, match="NumPy's less"):
+        _ = np.ones(2) < t
+    # `==` is identity on tensors (SPEC 5), from either side.
+    assert (np.ones(2) == t) is False and (t == np.ones(2)) is False
+    assert (np.ones(2) != t) is True
 
 
 @pytest.mark.parametrize(

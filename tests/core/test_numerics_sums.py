@@ -67,6 +67,17 @@ def test_half_sum_backward_is_unchanged():
     assert grads.get(v).dtype == DType.BF16 and grads.get(v).to_vec2() == [[1.0, 1.0]] * 300
 
 
+def test_broadcast_gradient_sums_in_f32():
+    # The gradient of a broadcast bias sums over the batch: 1000 bf16 ones stopped at 256.
+    b = Var.zeros((1, 3), DType.BF16)
+    grads = (Tensor.ones((1000, 3), DType.BF16) + b).sum_all().backward()
+    assert grads.get(b).to_vec2() == [[1000.0, 1000.0, 1000.0]]
+    w = Var.zeros((2,), DType.F32)
+    rows = Tensor.new(np.full((3_000_000, 2), 0.1, np.float32))
+    got = rows.broadcast_mul(w.unsqueeze(0)).sum_all().backward().get(w).to_vec1()
+    assert all(abs(v - 300000.0) / 300000.0 < 1e-6 for v in got)
+
+
 def test_f32_sum_over_rows_is_accurate(device):
     x = Tensor.new(np.full((3_000_000, 2), 0.1, np.float32), device)
     exact = 3_000_000 * float(np.float32(0.1))  # 300000.0045 in exact arithmetic

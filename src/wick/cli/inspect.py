@@ -1,4 +1,5 @@
-"""``wick inspect``: what a safetensors file holds, read from its header alone.
+"""``wick inspect``: what a safetensors file holds, read from its header alone (a GGUF file:
+``inspect_gguf``).
 
 The header goes through the same check as every reader of wick (``wick.safetensors_header``), so
 inspect rejects (exit 2, one line) exactly the files ``load`` rejects as malformed. Only the
@@ -50,6 +51,14 @@ def _bytes(n: int) -> str:
 
 def run(args) -> int:
     """The ``wick inspect`` command."""
+    from .generate import resolve
+    from .inspect_gguf import is_gguf
+
+    args.file = resolve(args.file)  # `wick inspect smollm2`: the file of its wheel
+    if os.path.isfile(args.file) and is_gguf(args.file):
+        from .inspect_gguf import run as run_gguf
+
+        return run_gguf(args)
     tensors, meta, data_size = read_header(args.file)
     names = sorted(tensors, key=_natural)
     rows, total = [], 0

@@ -29,6 +29,10 @@ EXAMPLES = """examples:
   wick info
   wick lm train --text the-verdict --size 124m --out verdict   GPT-2 on The Verdict (book ch. 5)
   wick generate verdict "Every effort moves you" --temperature 1.4 --top-k 25
+  wick chat smollm2                            talk with SmolLM2-135M-Instruct (its GGUF file)
+  wick generate smollm2 "What is the capital of France?" --chat
+  wick embed minilm "A cat sits." "A dog runs." --similarity
+  wick inspect model.gguf                      architecture, tensors, quant types, metadata
 """
 
 
@@ -169,21 +173,27 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser(
         "inspect",
-        help="tensors, shapes, dtypes and metadata of a safetensors file",
-        description="Reads only the header: works on any size of file.",
+        help="tensors, shapes, dtypes and metadata of a safetensors or GGUF file",
+        description="Reads only the header (GGUF: the header and metadata, nothing "
+        "dequantized): works on any size of file.",
     )
-    p.add_argument("file", metavar="FILE.safetensors")
+    p.add_argument("file", metavar="FILE", help="a .safetensors or .gguf file")
+    p.add_argument("--all", action="store_true", help="GGUF: list every tensor")
 
     sub.add_parser(
         "info",
         help="versions, BLAS and devices",
         description="Versions, the BLAS NumPy uses, and the devices wick can use.",
     )
+    from .chat import add_parser as add_chat
+    from .embed import add_parser as add_embed
     from .generate import add_parser as add_generate
     from .lm import add_parser as add_lm
 
     add_lm(sub)
     add_generate(sub)
+    add_chat(sub)
+    add_embed(sub)
     return parser
 
 
@@ -199,8 +209,24 @@ def main(argv=None) -> int:
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 141  # 128 + SIGPIPE, as a shell reports it
     except Exception as exc:  # noqa: BLE001 - the one place every failure becomes one line
+        if _interrupted(exc):  # e.g. ImportError raised from a Ctrl-C inside an import
+            print("\nwick: interrupted", file=sys.stderr)
+            return 130
         _report(exc)
         return 2
+
+
+def _interrupted(exc) -> bool:
+    launcher = sys.modules.get("_wick_launcher")  # the console script records every SIGINT
+    if launcher is not None:
+        return launcher.interrupted(exc)
+    seen = set()
+    while exc is not None and id(exc) not in seen:
+        if isinstance(exc, KeyboardInterrupt):
+            return True
+        seen.add(id(exc))
+        exc = exc.__cause__ or exc.__context__
+    return False
 
 
 def _report(exc: Exception) -> None:
@@ -251,6 +277,10 @@ def _run(args) -> int:
         from .lm import run
     elif args.command == "generate":
         from .generate import run
+    elif args.command == "chat":
+        from .chat import run
+    elif args.command == "embed":
+        from .embed import run
     else:
         from .info import run
     return run(args)

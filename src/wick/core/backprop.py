@@ -4,7 +4,7 @@ Vars' gradients (Candle's ``backprop.rs``)."""
 from __future__ import annotations
 
 from . import graph
-from .errors import BackwardNotSupported
+from .errors import BackwardNotSupported, UnexpectedType
 from .ops import NOT_DIFFERENTIABLE
 
 
@@ -123,17 +123,26 @@ class GradStore:
 
     def get(self, t):
         """The gradient of ``t``, or None if ``t`` did not contribute."""
-        return self._grads.get(t._id)
+        try:
+            return self._grads.get(t._id)
+        except AttributeError:
+            raise UnexpectedType("GradStore.get", "t", "a Tensor", t) from None
 
     def get_id(self, tid: int):
         return self._grads.get(tid)
 
     def insert(self, t, grad) -> None:
+        if not hasattr(t, "_id") or not hasattr(grad, "_data"):
+            bad = ("t", t) if not hasattr(t, "_id") else ("grad", grad)
+            raise UnexpectedType("GradStore.insert", bad[0], "a Tensor", bad[1])
         self._grads[t._id] = grad
 
     def remove(self, t):
         """Removes and returns the gradient of ``t`` (None if absent)."""
-        return self._grads.pop(t._id, None)
+        try:
+            return self._grads.pop(t._id, None)
+        except AttributeError:
+            raise UnexpectedType("GradStore.remove", "t", "a Tensor", t) from None
 
     def get_ids(self) -> list:
         return list(self._grads)
@@ -145,7 +154,7 @@ class GradStore:
         return len(self._grads)
 
     def __contains__(self, t) -> bool:
-        return t._id in self._grads
+        return getattr(t, "_id", None) in self._grads
 
     def __repr__(self) -> str:
         return f"GradStore({len(self._grads)} gradients)"

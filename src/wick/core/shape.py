@@ -31,7 +31,10 @@ class Shape(tuple):
     def __new__(cls, dims=()):
         if isinstance(dims, int):
             dims = (dims,)
-        return super().__new__(cls, dims)
+        try:
+            return super().__new__(cls, dims)
+        except TypeError:
+            raise UnexpectedType("Shape", "dims", "an int or a tuple of ints", dims) from None
 
     def __repr__(self) -> str:
         return "[" + ", ".join(str(d) for d in self) + "]"

@@ -421,7 +421,8 @@ class Tensor(MathMethods, ShapeMethods, ConvMethods):
 
     # ----- conversions ------------------------------------------------------------------------
     def to_dtype(self, dtype) -> Tensor:
-        """A copy converted to ``dtype``; float → int truncates toward zero (Candle)."""
+        """A copy converted to ``dtype``; float → int truncates toward zero and saturates, NaN → 0
+        (Rust's ``as``, as Candle)."""
         dtype = to_dtype(dtype)
         if self._data.dtype == dtype.np:
             return self

@@ -315,6 +315,9 @@ class MathMethods:
         count = math.prod(shape[d] for d in dims)
         if count == 0:
             raise EmptyTensor("mean")
+        if self._data.dtype.kind in "ui" and count > 1:
+            # Candle scales the sum by 1/n cast to the integer dtype, i.e. by 0: refuse instead.
+            raise UnsupportedDTypeForOp(self.dtype, "mean (convert to a float dtype first)")
         if is_half(self._data.dtype):  # sum and scale in f32, then round once (as PyTorch)
             return self.to_dtype("f32")._mean(dims, keepdim).to_dtype(self._data.dtype)
         return self._reduce(reduce.SUM, dims, keepdim, "mean").affine(1.0 / count, 0.0)
@@ -442,11 +445,16 @@ class MathMethods:
     # ----- operators --------------------------------------------------------------------------
     def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
         """``np.ones(3) + t``, ``np.float64(2) * t``: NumPy hands the operator to the Tensor."""
-        op = _UFUNC_OPERATORS.get(ufunc.__name__)
-        if op is None or method != "__call__" or kwargs or len(inputs) != 2:
+        name = ufunc.__name__
+        plain = method == "__call__" and not kwargs and len(inputs) == 2
+        if plain and name in ("equal", "not_equal"):
+            return name == "not_equal"  # `==` is identity (SPEC 5): an array is not the tensor
+        op = _UFUNC_OPERATORS.get(name)
+        if op is None or not plain:
             raise UnsupportedOp(
-                f"NumPy's {ufunc.__name__} ({method}) does not take a Tensor: use the Tensor "
-                "method (e.g. t.exp()), or t.numpy() for a read-only NumPy array"
+                f"NumPy's {name} ({method}) does not take a Tensor (the result would leave the "
+                "graph): use the Tensor's method (t.exp(), t.lt(x), ...), or t.numpy() for a "
+                "read-only NumPy array"
             )
         return op(*map(_from_numpy, inputs))
 
@@ -454,7 +462,8 @@ class MathMethods:
         if isinstance(other, _SCALAR_TYPES):
             if self._data.dtype.kind in "fV" and scalar_affine is not None:
                 mul, add = scalar_affine(other)
-                return self.affine(mul, add)
+                # A number on a float tensor: nothing for affine's argument checks to catch.
+                return graph.apply1(unary.AFFINE, self, {"mul": mul, "add": add})
             other = _scalar_like(self, other, op)
         elif not isinstance(other, MathMethods):
             if not isinstance(other, np.ndarray):

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import special
+from . import allocator, special
 
 xp = np
 name = "cpu"
 defers_checks = False  # bad indices, labels and divisors raise inside the op
+allocator.tune()  # no heap trim-and-regrow between steps; WICK_MALLOC=default turns it off
 
 
 def to_host(array) -> np.ndarray:
@@ -46,6 +47,20 @@ def resolve_checks() -> None:
 
 def scatter_add(target, index, values) -> None:
     """Adds ``values`` into ``target[index]`` in place; repeated indices all accumulate."""
+    if (
+        index.__class__ is np.ndarray
+        and index.ndim == 1
+        and index.size
+        and target.ndim > 1
+        and target.flags.c_contiguous
+        and values.shape == index.shape + target.shape[1:]
+    ):
+        # Whole rows (embedding and index_select backwards): ufunc.at is 5x faster on one
+        # flat index than on rows, and adds in the same order (the same bits).
+        row = target[0].size
+        flat = (index.reshape(-1, 1) * row + np.arange(row)).reshape(-1)
+        np.add.at(target.reshape(-1), flat, values.reshape(-1))
+        return
     np.add.at(target, index, values)
 
 

@@ -63,8 +63,19 @@ def index_select_forward(xp, x, ids, *, dim):
     return out
 
 
+def _forward_checked_ids(xp, ids, size: int, op: str):
+    """checked_ids for a backward whose forward has already checked the same ids: on the CPU
+    (bad ids raised there) only the sentinels are looked for; a GPU clamps again."""
+    if backends.of(xp).defers_checks:
+        return checked_ids(xp, ids, size, op)
+    skip = ids == xp.iinfo(ids.dtype).max
+    if ids.size and skip.any():
+        return xp.where(skip, 0, ids).astype(xp.intp, copy=False), skip
+    return ids.astype(xp.intp, copy=False), None
+
+
 def index_select_backward(xp, g, out, x, ids, *, dim):
-    safe, skip = checked_ids(xp, ids, x.shape[dim], "index-select")
+    safe, skip = _forward_checked_ids(xp, ids, x.shape[dim], "index-select")
     if skip is not None:
         g = xp.where(_expand_dims_except(skip, g.ndim, dim), 0, g)
     grad = xp.zeros(x.shape, dtype=g.dtype)
@@ -180,10 +191,13 @@ def where_cond_forward(xp, mask, on_true, on_false):
     return xp.where(mask != 0, on_true, on_false)
 
 
-def where_cond_backward(xp, g, out, mask, on_true, on_false):
+def where_cond_backward(xp, g, out, mask, on_true, on_false, *, needs=(True, True, True)):
+    # A constant branch (a -inf fill, zeros) gets no gradient: one select instead of two.
     zero = xp.zeros((), dtype=g.dtype)
     selected = mask != 0
-    return None, xp.where(selected, g, zero), xp.where(selected, zero, g)
+    g_true = xp.where(selected, g, zero) if needs[1] else None
+    g_false = xp.where(selected, zero, g) if needs[2] else None
+    return None, g_true, g_false
 
 
 INDEX_SELECT = Primitive("index_select", index_select_forward, index_select_backward)
@@ -191,7 +205,9 @@ GATHER = Primitive("gather", gather_forward, gather_backward)
 SCATTER_ADD = Primitive("scatter_add", scatter_add_forward, scatter_add_backward)
 SCATTER = Primitive("scatter", scatter_forward, scatter_backward)
 INDEX_ADD = Primitive("index_add", index_add_forward, index_add_backward)
-WHERE_COND = Primitive("where_cond", where_cond_forward, where_cond_backward, keeps_dtype=False)
+WHERE_COND = Primitive(
+    "where_cond", where_cond_forward, where_cond_backward, keeps_dtype=False, takes_needs=True
+)
 
 
 def sort_forward(xp, x, *, asc):

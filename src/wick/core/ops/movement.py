@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from .. import backends
 from . import Primitive
+from .reduce import sum_forward
 
 
 def reshape_forward(xp, x, *, shape):
@@ -44,7 +45,7 @@ def broadcast_as_backward(xp, g, out, x, *, shape):
         lead + i for i, d in enumerate(x.shape) if d == 1 and shape[lead + i] != 1
     )
     if axes:
-        g = xp.sum(g, axis=axes, keepdims=True, dtype=g.dtype)
+        g = sum_forward(xp, g, dims=axes, keepdim=True)  # f32 accumulation for f16/bf16
     return (g.reshape(x.shape),)
 
 

@@ -16,37 +16,57 @@ def _leading_axes(a) -> tuple:
     return tuple(range(a.ndim - 1))
 
 
-def _normalised(xp, a, eps):
-    """``(a - mean) / sqrt(var + eps)`` along the last dim, with the reciprocal std."""
-    centred = a - a.mean(axis=-1, keepdims=True)
-    rstd = 1.0 / xp.sqrt((centred * centred).mean(axis=-1, keepdims=True) + eps)
-    centred *= rstd
-    return centred, rstd
+def _rows(a):
+    """``a`` as a 2-d ``(rows, last dim)`` array (a view when ``a`` is contiguous)."""
+    n = a.shape[-1]
+    return a.reshape(a.size // n if n else 0, n)
 
 
 def layer_norm_forward(xp, x, alpha, beta, *, eps):
     """``(x - mean) / sqrt(var + eps) * alpha + beta``, the variance biased (divides by n).
 
-    Saves the normalised input and the reciprocal std for the backward."""
-    xhat, rstd = _normalised(xp, widen(xp, x), eps)
-    y = xhat * widen(xp, alpha)
+    Row means are matrix-vector products (BLAS: 5-10x faster than a last-axis reduction), and
+    the squares' buffer becomes the output: six passes over ``x``, two arrays. Saves the
+    normalised input and the reciprocal std, as rows, for the backward."""
+    a = _rows(widen(xp, x))
+    n = a.shape[1]
+    by_n = xp.full(n, 1.0 / n if n else 0.0, dtype=a.dtype)
+    xhat = a - (a @ by_n)[:, None]
+    y = xp.multiply(xhat, xhat)
+    rstd = y @ by_n
+    rstd += a.dtype.type(eps)
+    rstd = xp.sqrt(rstd, out=rstd)
+    rstd = xp.reciprocal(rstd, out=rstd)[:, None]
+    xhat *= rstd
+    xp.multiply(xhat, widen(xp, alpha), out=y)
     y += widen(xp, beta)
-    return y.astype(x.dtype, copy=False), (xhat, rstd)
+    return y.reshape(x.shape).astype(x.dtype, copy=False), (xhat, rstd)
 
 
 def layer_norm_backward(xp, g, out, x, alpha, beta, *, eps, saved):
     # With xhat the normalised x and dy = g * alpha:
     # dx = rstd * (dy - mean(dy) - xhat * mean(dy * xhat)), dalpha = sum(g * xhat), dbeta = sum(g).
-    gw = widen(xp, g)
+    # The means over a row and the sums over rows are matrix-vector products (BLAS).
     xhat, rstd = saved
-    axes = _leading_axes(gw)
-    galpha = (gw * xhat).sum(axis=axes)
-    gbeta = gw.sum(axis=axes)
-    dy = gw * widen(xp, alpha)
-    gx = dy - dy.mean(axis=-1, keepdims=True) - xhat * (dy * xhat).mean(axis=-1, keepdims=True)
+    g2 = _rows(widen(xp, g))
+    rows, n = g2.shape
+    al = widen(xp, alpha)
+    ones = xp.ones(rows, dtype=g2.dtype)
+    gxhat = g2 * xhat
+    galpha = ones @ gxhat
+    gbeta = ones @ g2
+    by_n = g2.dtype.type(1.0 / n if n else 0.0)
+    mean_dy_xhat = (gxhat @ al)[:, None]
+    mean_dy_xhat *= by_n
+    mean_dy = (g2 @ al)[:, None]
+    mean_dy *= by_n
+    dy = xp.multiply(g2, al, out=gxhat)
+    gx = xhat * mean_dy_xhat
+    gx += mean_dy
+    xp.subtract(dy, gx, out=gx)
     gx *= rstd
     return (
-        gx.astype(x.dtype, copy=False),
+        gx.reshape(x.shape).astype(x.dtype, copy=False),
         galpha.astype(alpha.dtype, copy=False),
         gbeta.astype(beta.dtype, copy=False),
     )

@@ -223,11 +223,12 @@ def affine_forward(xp, x, *, mul, add):
     t = x.dtype.type
     if x.dtype.kind in "ui":
         return (x * t(mul) + t(add)).astype(x.dtype, copy=False)
+    if add == 0 and mul != 0:
+        return x * t(mul)  # differs from x * mul + 0 only where the product is -0
     if mul == 1:
         return x + t(add)  # x * 1 is x exactly, -0 and NaN included
     out = x * t(mul)
-    if add != 0 or mul == 0:
-        out += t(add)  # even 0: Candle's -1 * 0 + 0 is +0 (-1 * 0 alone is -0)
+    out += t(add)  # even 0: Candle's -1 * 0 + 0 is +0 (-1 * 0 alone is -0)
     return out
 
 
