@@ -21,7 +21,14 @@ def _progress(path: str):
     from tqdm import tqdm
 
     def bar(names):
-        return tqdm(names, desc=f"loading {os.path.basename(path)}", unit="tensor", leave=False)
+        # disable=None: a bar on a terminal only, never \r-lines in pipes and logs.
+        return tqdm(
+            names,
+            desc=f"loading {os.path.basename(path)}",
+            unit="tensor",
+            leave=False,
+            disable=None,
+        )
 
     return bar
 

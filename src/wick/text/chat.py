@@ -3,6 +3,7 @@ file, ``chat_template`` in ``tokenizer_config.json``) rendered as Hugging Face r
 
 from __future__ import annotations
 
+import functools
 import json
 from datetime import datetime
 
@@ -11,6 +12,12 @@ from ..core.errors import Msg
 
 class ChatTemplateError(Msg):
     """A chat template that cannot be rendered, or messages it refuses."""
+
+
+@functools.lru_cache(maxsize=8)
+def _compiled(template: str):
+    """The template compiled once (a chat renders the same template every turn)."""
+    return _environment().from_string(template)
 
 
 def _environment():
@@ -67,8 +74,7 @@ def render_chat_template(
     import jinja2
 
     try:
-        compiled = _environment().from_string(template)
-        return compiled.render(
+        return _compiled(template).render(
             messages=messages,
             add_generation_prompt=add_generation_prompt,
             bos_token=bos_token,
