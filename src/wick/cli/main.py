@@ -103,6 +103,13 @@ def _train_options(p: argparse.ArgumentParser) -> None:
         help="seeds the split, the weights and the shuffling (default 1196 / 123)",
     )
     m.add_argument("--device", choices=["cpu", "cuda"], help="default cpu")
+    m.add_argument(
+        "--no-compile",
+        dest="compile",
+        action="store_false",
+        help="run each step eagerly instead of replaying its captured backend calls (wick.jit; "
+        "the results are the same bit for bit)",
+    )
     o = p.add_argument_group("output")
     o.add_argument("--out", metavar="PATH", help="the model file (default model.safetensors)")
     o.add_argument(

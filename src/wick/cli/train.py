@@ -198,7 +198,7 @@ def _hashes(cfg: Config) -> dict:
 class Run:
     """The state of one training run: data, model, optimizer, history."""
 
-    def __init__(self, cfg: Config, out: str):
+    def __init__(self, cfg: Config, out: str, compile_steps: bool = True):
         self.cfg, self.out = cfg, out
         self.device = _device(cfg.device)
         train, test, self.n_rows, self.split_text = _load_data(cfg)
@@ -258,6 +258,13 @@ class Run:
                 f"--batch-size {cfg.batch_size} is larger than the {len(train)} "
                 "training rows and the last incomplete batch is dropped"
             )
+        # One step captured once per batch shape and replayed (wick.jit), bit for bit the eager
+        # step; data-parallel steps average their gradients outside the optimizer: eager.
+        self.step = self._step
+        if compile_steps and self.world.size == 1:
+            from ..jit import capture
+
+            self.step = capture(self._step)
         self.epoch, self.history = 0, []
         self.checkpointed = None  # the epoch of the last checkpoint this run wrote
         self.good = None  # (epoch, weights) of the last epoch whose losses were all finite
@@ -273,15 +280,13 @@ class Run:
     def train_epoch(self, log=None) -> list:
         """One pass over the shuffled batches (the tutorial's loop); returns the batch losses.
 
-        Raises ``Diverged`` before the step of a batch whose loss is not finite."""
+        Raises ``Diverged`` after the step of a batch whose loss is not finite."""
         cfg, total = self.cfg, self.loader.total_batches()
         losses = []
         for b, (features, targets) in enumerate(self.loader):
-            loss = self.task.loss(self.model(features), targets)
-            value = loss.to_vec0()
-            if not math.isfinite(value):
+            value = self.step(features, targets).to_vec0()
+            if not math.isfinite(value):  # the step is taken; restore_good undoes it
                 raise Diverged(self.epoch + 1, b + 1, value)
-            self.optimizer.backward_step(loss)
             losses.append(value)
             if log is not None:
                 log(
@@ -290,6 +295,12 @@ class Run:
                 )
         self.epoch += 1
         return losses
+
+    def _step(self, features, targets):
+        """Forward, loss, backward and update of one batch; returns the loss."""
+        loss = self.task.loss(self.model(features), targets)
+        self.optimizer.backward_step(loss)
+        return loss
 
     def run_epoch(self, log) -> dict:
         """``train_epoch``, then the epoch's metrics (added to the history)."""
@@ -422,7 +433,7 @@ def run(args) -> int:
         from .plot import require_matplotlib
 
         require_matplotlib(args.plot)
-    run_ = Run(cfg, out)
+    run_ = Run(cfg, out, getattr(args, "compile", True))
     if not run_.world.is_main():
         sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - rank 0 alone logs
     if state:

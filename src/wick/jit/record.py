@@ -14,6 +14,8 @@ from ..core import var as _var_module
 from ..core.backends import ARRAY_TYPES
 from ..core.device import _CUDA_DEVICES, Device
 from ..core.errors import BackwardNotSupported, Error, Msg
+
+_SCALARS = frozenset(np.sctypeDict.values()) - {np.ndarray}
 from ..core.ops import NOT_DIFFERENTIABLE
 from ..core.tensor import Tensor
 from ..core.var import Var
@@ -45,10 +47,12 @@ class Trace:
         recording holds no values, so memory is freed as eagerly as without it)."""
         n = self.n_slots
         self.n_slots += 1
-        if named:
+        if named and value.__class__ not in _SCALARS:
             key = id(value)
             self.slot_of[key] = n
             self._refs[n] = weakref.ref(value, lambda _, k=key, n=n: self._forget(k, n))
+        # A NumPy scalar (a ufunc's 0-d result in some backward) cannot be weakly referenced
+        # and is never looked up by identity: its slot is reached through its producer only.
         return n
 
     def _forget(self, key: int, n: int) -> None:
