@@ -62,3 +62,30 @@ def test_a_batch_the_processes_cannot_split_is_refused(tmp_path):
     assert job.returncode == 2
     assert "--batch-size 16 is not divisible by the 3 processes" in job.stderr
     assert not (tmp_path / "m.safetensors").exists()
+
+
+LM = [sys.executable, "-m", "wick.cli", "lm", "train", "--text", "the-verdict", "--size", "tiny"]
+LM += ["--epochs", "1", "--batch", "4", "--sample-tokens", "0", "--init", "gpt2"]
+
+
+def _val_loss(stdout: str) -> float:
+    line = next(line for line in stdout.splitlines() if line.startswith("Ep 1 "))
+    return float(line.rsplit("Val loss", 1)[1])
+
+
+@pytest.mark.slow
+def test_lm_train_runs_data_parallel(tmp_path):
+    single = run(LM + ["--out", "one"], tmp_path)
+    assert single.returncode == 0, single.stderr
+    double = run([MPIEXEC, "-n", "2", *LM, "--out", "two"], tmp_path)
+    assert double.returncode == 0, double.stderr
+    assert "parallel  2 processes, 2 windows each per step" in double.stdout
+    assert double.stdout.count("Ep 1 ") == 1  # rank 0 alone logs
+    # The same global batches; only the dropout masks differ between the two runs.
+    assert abs(_val_loss(double.stdout) - _val_loss(single.stdout)) < 0.05
+    assert (tmp_path / "two" / "model.safetensors").is_file()
+    refused = run([MPIEXEC, "-n", "3", *LM, "--out", "three"], tmp_path)
+    assert (
+        refused.returncode == 2
+        and "--batch 4 is not divisible by the 3 processes" in refused.stderr
+    )

@@ -212,7 +212,23 @@ class Run:
         Device.Cpu.set_seed(s["seed"])
         if not device.is_cpu():
             device.set_seed(s["seed"])
-        self.train = DataLoader(sets["training"], s["batch"], shuffle=True, drop_last=True)
+        # Under mpiexec, data-parallel: --batch is the global batch, each rank draws its share
+        # of the same seeded order, gradients are averaged; losses are measured on all of it.
+        from .. import distributed
+
+        self.world = distributed.init()
+        size, per_rank, shard = self.world.size, s["batch"], None
+        if size > 1:
+            if s["batch"] % size:
+                raise CliError(
+                    f"--batch {s['batch']} is not divisible by the {size} processes (it is the "
+                    "global batch, split evenly over them)"
+                )
+            per_rank, shard = s["batch"] // size, (self.world.rank, size)
+        self.train = DataLoader(
+            sets["training"], per_rank, shuffle=True, drop_last=True, shard=shard
+        )
+        self.train_eval = self.train if size == 1 else DataLoader(sets["training"], s["batch"])
         self.val = DataLoader(sets["validation"], s["batch"])
         if len(self.train) == 0:
             n = len(sets["training"])
@@ -228,6 +244,8 @@ class Run:
             _init_like_the_book(self.varmap)
         params = ParamsAdamW(lr=s["lr"], weight_decay=s["weight_decay"])
         self.optimizer = AdamW(self.varmap.all_vars(), params)
+        if size > 1:
+            self.optimizer = distributed.DistributedOptimizer(self.optimizer)
         self.epoch, self.history, self.tokens_seen = 0, [], 0
 
     def loss(self, x, y, train: bool):
@@ -292,7 +310,7 @@ def _train_epoch(run: Run, bar) -> float:
         if not math.isfinite(value):
             raise _NanLoss(f"epoch {run.epoch + 1}, step {step + 1}: the loss is {value}")
         run.optimizer.backward_step(loss)
-        run.tokens_seen += x.elem_count()
+        run.tokens_seen += x.elem_count() * run.world.size
         if bar is not None:
             bar.update(1)
             bar.set_postfix(loss=f"{value:.3f}", refresh=False)
@@ -373,6 +391,8 @@ def run(args) -> int:
         checkpoint.restore(args.resume, r.varmap, r.optimizer)
         r.epoch, r.history, r.tokens_seen = state["epoch"], state["history"], state["tokens_seen"]
     cfg = r.cfg
+    if not r.world.is_main():
+        sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - rank 0 alone logs
     print(f"wick lm train: GPT-2 ({s['size']}) on {s['text']}\n")
     print(
         f"text      {r.chars:,} characters; {r.ids['training']:,} training and "
@@ -390,6 +410,10 @@ def run(args) -> int:
     )
     if state is not None:
         print(f"resumed   {args.resume} at epoch {r.epoch}")
+    if r.world.size > 1:
+        print(
+            f"parallel  {r.world.size} processes, {s['batch'] // r.world.size} windows each per step"
+        )
     print(flush=True)
     started = time.perf_counter()
     from tqdm import tqdm
@@ -398,7 +422,7 @@ def run(args) -> int:
     while r.epoch < s["epochs"]:
         bar = tqdm(
             total=len(r.train), desc=f"epoch {r.epoch + 1}", unit="step", leave=False,
-            file=sys.stderr, disable=None,
+            file=sys.stderr, disable=None if r.world.is_main() else True,
         )  # fmt: skip
         try:
             with np.errstate(over="ignore", invalid="ignore"):  # a NaN loss is reported below
@@ -414,7 +438,7 @@ def run(args) -> int:
         bar.close()
         row = {
             "epoch": r.epoch,
-            "train_loss": r.evaluate(r.train),
+            "train_loss": r.evaluate(r.train_eval),
             "val_loss": r.evaluate(r.val),
             "tokens_seen": r.tokens_seen,
         }
@@ -424,6 +448,8 @@ def run(args) -> int:
             f"Val loss {row['val_loss']:.3f}",
             flush=True,
         )
+        if not r.world.is_main():
+            continue  # rank 0 alone samples and writes files
         if args.sample_tokens > 0:
             print(f"  sample: {r.sample(args.sample_prompt, args.sample_tokens)}", flush=True)
         _save(r, args.out)
@@ -433,6 +459,8 @@ def run(args) -> int:
     seconds = time.perf_counter() - started
     if not r.history:
         raise CliError(f"nothing to train: the run is already at epoch {r.epoch}")
+    if not r.world.is_main():
+        return 0
     print(f"\ntrained   in {seconds:.1f} s")
     print(f"saved     {args.out}")
     if args.plot:
