@@ -251,3 +251,21 @@ def test_candle_unary_grad_forward():
     np.testing.assert_array_equal(
         round4(gelu_erf(x)), np.array([2.9960, 0.8413, 3.9999, 0.0839], dtype=np.float32)
     )
+
+
+def test_float32_erf_is_the_fast_rational_fit_within_5e7():
+    # float32 goes through Eigen/XLA's rational fit (core/backends/cpu.py); float64 stays exact.
+    import math
+
+    import numpy as np
+
+    from wick.core.backends import cpu
+
+    x = np.linspace(-7.0, 7.0, 200001).astype(np.float32)
+    exact = np.array([math.erf(float(v)) for v in x])
+    got = cpu.erf(x)
+    assert got.dtype == np.float32
+    assert np.abs(got - exact).max() < 5e-7
+    edges = cpu.erf(np.array([0.0, -0.0, np.inf, -np.inf, 1e-30], np.float32))
+    assert edges.tolist() == [0.0, -0.0, 1.0, -1.0, np.float32(1.1283791e-30)]
+    assert np.isnan(cpu.erf(np.array([np.nan], np.float32)))[0]

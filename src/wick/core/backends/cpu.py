@@ -77,7 +77,40 @@ def as_strided(x, shape, strides):
 
 def erf(x):
     """The error function, elementwise, in ``x``'s float dtype (float64 for integers)."""
+    if x.dtype == np.float32:
+        return _erf_f32(x)
     return special.erf(x)
+
+
+# erf(x) ~ x P(x^2) / Q(x^2) on [-4, 4] (beyond, erf is +-1 in float32): the minimax rational
+# fit Eigen and XLA use for float32, within 5e-7 of the exact value (a few ulp), at a quarter of
+# the cost of the float64 kernel, which made BERT's exact GELU a third of its forward.
+_ERF_P = (-2.72614225801306e-10, 2.77068142495902e-08, -2.10102402082508e-06,
+          -5.69250639462346e-05, -7.34990630326855e-04, -2.95459980854025e-03,
+          -1.60960333262415e-02)  # fmt: skip
+_ERF_Q = (-1.45660718464996e-05, -2.13374055278905e-04, -1.68282697438203e-03,
+          -7.37332916720468e-03, -1.42647390514189e-02)  # fmt: skip
+
+
+def _horner(x2, coefficients):
+    """``c0 x2^n + ... + cn`` in place, float32 throughout."""
+    f = np.float32
+    out = x2 * f(coefficients[0])
+    out += f(coefficients[1])
+    for c in coefficients[2:]:
+        out *= x2
+        out += f(c)
+    return out
+
+
+def _erf_f32(x):
+    f = np.float32
+    x = np.clip(x, f(-4.0), f(4.0))
+    x2 = x * x
+    p, q = _horner(x2, _ERF_P), _horner(x2, _ERF_Q)
+    p *= x
+    p /= q
+    return np.clip(p, f(-1.0), f(1.0), out=p)
 
 
 def erfc(x):
