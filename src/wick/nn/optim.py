@@ -236,11 +236,27 @@ class ParamsAdamW:
     weight_decay: float = 0.01
 
 
-def adamw_update(
-    xp, p, g, m, v, m_hat, denom, *, lr, beta1, beta2, eps, weight_decay, scale_m, scale_v
-):
+# Large parameters are updated a block at a time: the update's fourteen passes then run over
+# six blocks that stay in the core's L2 cache instead of streaming the whole arrays through
+# memory fourteen times (the same operations per element, so the same bits).
+_BLOCK = 32 * 1024
+
+
+def adamw_update(xp, p, g, m, v, m_hat, denom, **hyper):
     """One AdamW step on raw arrays, in place, in Candle's order of operations; ``m_hat`` and
     ``denom`` are scratch buffers shaped like ``p``."""
+    arrays = (p, g, m, v, m_hat, denom)
+    if p.size <= 2 * _BLOCK or not all(a.flags.c_contiguous for a in arrays):
+        _adamw_block(xp, *arrays, **hyper)
+        return
+    flat = [a.reshape(-1) for a in arrays]
+    for start in range(0, p.size, _BLOCK):
+        _adamw_block(xp, *(a[start : start + _BLOCK] for a in flat), **hyper)
+
+
+def _adamw_block(
+    xp, p, g, m, v, m_hat, denom, *, lr, beta1, beta2, eps, weight_decay, scale_m, scale_v
+):
     t = p.dtype.type
     m *= t(beta1)
     xp.multiply(g, t(1.0 - beta1), out=m_hat)
