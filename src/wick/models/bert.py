@@ -21,6 +21,7 @@ from ..nn import Embedding, layer_norm, linear_b
 from ..nn import ops as nn_ops
 from ..nn.init import Init
 from ..nn.module import Module
+from .config_file import read_config
 
 # Hugging Face's ACT2FN names -> the Tensor method computing them
 ACTIVATIONS = {
@@ -93,13 +94,7 @@ class Config:
     @classmethod
     def from_file(cls, path) -> Config:
         """Reads a Hugging Face ``config.json``."""
-        try:
-            with open(path, encoding="utf-8") as f:
-                return cls.from_dict(json.load(f))
-        except OSError as exc:
-            raise Msg(f"bert config: cannot read {os.fspath(path)}: {exc.strerror}") from None
-        except ValueError as exc:
-            raise Msg(f"bert config: {os.fspath(path)} is not valid JSON ({exc})") from None
+        return cls.from_dict(read_config(path, "bert"))
 
     def to_dict(self) -> dict:
         """A Hugging Face ``config.json`` dict."""

@@ -7,7 +7,6 @@ weight is stored ``(in, out)``, the transpose of a ``Linear``'s.
 
 from __future__ import annotations
 
-import json
 import math
 import os
 from dataclasses import asdict, dataclass, fields
@@ -19,6 +18,7 @@ from ..nn import Embedding, LayerNorm
 from ..nn import ops as nn_ops
 from ..nn.init import ONE, ZERO, Init
 from ..nn.module import Module
+from .config_file import read_config
 
 MODEL_TYPE = "gpt2"
 
@@ -78,15 +78,7 @@ class Config:
     @classmethod
     def from_file(cls, path) -> Config:
         """Reads a Hugging Face ``config.json``."""
-        try:
-            with open(path, encoding="utf-8") as f:
-                values = json.load(f)
-        except OSError as exc:
-            raise Msg(f"gpt2 config: cannot read {os.fspath(path)}: {exc.strerror}") from None
-        except ValueError as exc:
-            raise Msg(f"gpt2 config: {os.fspath(path)} is not valid JSON ({exc})") from None
-        if not isinstance(values, dict):
-            raise Msg(f"gpt2 config: {os.fspath(path)} does not hold a JSON object")
+        values = read_config(path, "gpt2")
         model_type = values.get("model_type", MODEL_TYPE)
         if model_type != MODEL_TYPE:
             raise Msg(f"gpt2 config: {os.fspath(path)} has model_type {model_type!r}, not 'gpt2'")

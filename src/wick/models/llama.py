@@ -8,8 +8,6 @@ SwiGLU, ``down(silu(gate(x)) * up(x))``.
 
 from __future__ import annotations
 
-import json
-import os
 from dataclasses import asdict, dataclass, fields
 
 import numpy as np
@@ -22,6 +20,7 @@ from ..nn import ops as nn_ops
 from ..nn.init import Init
 from ..nn.module import Module
 from ..nn.rotary_emb import rope
+from .config_file import read_config
 from .gpt2 import Cache
 
 MODEL_TYPES = ("llama", "mistral", "qwen2")
@@ -100,13 +99,7 @@ class Config:
     @classmethod
     def from_file(cls, path) -> Config:
         """Reads a Hugging Face ``config.json``."""
-        try:
-            with open(path, encoding="utf-8") as f:
-                return cls.from_dict(json.load(f))
-        except OSError as exc:
-            raise Msg(f"llama config: cannot read {os.fspath(path)}: {exc.strerror}") from None
-        except ValueError as exc:
-            raise Msg(f"llama config: {os.fspath(path)} is not valid JSON ({exc})") from None
+        return cls.from_dict(read_config(path, "llama"))
 
     def to_dict(self) -> dict:
         """A Hugging Face ``config.json`` dict."""
