@@ -269,7 +269,8 @@ def test_cuda_erf_keeps_the_float_dtype(cuda_on_stub):
         x = np.array([-1.0, 0.25, 2.0], dtype=dtype)
         assert cuda_on_stub.erf(x).dtype == dtype
         assert cuda_on_stub.erfc(x).dtype == dtype
-        np.testing.assert_array_equal(cuda_on_stub.erf(x), cpu.erf(x))
+        # The CPU's float32 erf is a rational fit within 5e-7 (CuPy's kernel is libm's erff).
+        np.testing.assert_allclose(cuda_on_stub.erf(x), cpu.erf(x), rtol=0, atol=5e-7)
     assert cuda_on_stub.erf(np.array([1, 2])).dtype == np.float64
 
 

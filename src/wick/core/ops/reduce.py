@@ -77,20 +77,19 @@ def accurate_sum(xp, x, dims: tuple, keepdim: bool, dtype=None):
 
 
 def sum_forward(xp, x, *, dims, keepdim):
-    dtype = x.dtype
-    if dtype.itemsize > 2:
+    if x.itemsize > 2:
         # The hot cases, decided without a loop: a whole contiguous array (one pairwise loop),
         # one short dim, or the last dim of a contiguous array.
         n = len(dims)
         if n == 1:
             d = dims[0]
             if x.shape[d] <= _NAIVE_MAX or (d == x.ndim - 1 and x.flags.c_contiguous):
-                return x.sum(axis=d, keepdims=keepdim, dtype=dtype)
+                return x.sum(axis=d, keepdims=keepdim, dtype=x.dtype)
         elif n == x.ndim and x.flags.c_contiguous:
-            return x.sum(axis=dims, keepdims=keepdim, dtype=dtype)
-    elif dtype.kind in "fV":  # f16, bf16: accumulate in f32, round once
-        return accurate_sum(xp, x.astype(xp.float32), dims, keepdim).astype(dtype)
-    return accurate_sum(xp, x, dims, keepdim, dtype)
+            return x.sum(axis=dims, keepdims=keepdim, dtype=x.dtype)
+    elif x.dtype.kind in "fV":  # f16, bf16: accumulate in f32, round once
+        return accurate_sum(xp, x.astype(xp.float32), dims, keepdim).astype(x.dtype)
+    return accurate_sum(xp, x, dims, keepdim)
 
 
 def sum_backward(xp, g, out, x, *, dims, keepdim):
