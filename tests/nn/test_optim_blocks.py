@@ -22,3 +22,20 @@ def test_blocked_adamw_equals_the_whole_array_update_bit_for_bit(monkeypatch):
     for whole, blocked in zip(*results):
         assert np.array_equal(whole, blocked)
     assert not np.array_equal(results[0][0], p0)
+
+
+def test_adamw_keeps_only_block_sized_scratch_for_large_parameters(monkeypatch):
+    from wick import Var
+
+    start = np.random.default_rng(1).standard_normal(10_007).astype(np.float32)
+    finals = []
+    for block in (10**9, 1_000):
+        monkeypatch.setattr(optim, "_BLOCK", block)
+        v = Var.new(start)
+        opt = optim.AdamW([v], optim.ParamsAdamW(lr=1e-2, weight_decay=0.1))
+        for _ in range(3):
+            opt.step((v * v).sum_all().backward())
+        sizes = {a.size for a in opt._scratch.get(0)}
+        assert sizes == ({10_007} if block > 10_007 else {1_000})
+        finals.append(v.numpy().copy())
+    assert np.array_equal(*finals) and not np.array_equal(finals[0], start)

@@ -205,15 +205,19 @@ class SGD(Optimizer):
 class _Scratch:
     """Per-parameter scratch arrays, allocated on first use, so updates allocate nothing."""
 
-    def __init__(self, vars, count: int):
-        self._vars, self._count = vars, count
+    def __init__(self, vars, count: int, block: int | None = None):
+        self._vars, self._count, self._block = vars, count, block
         self._arrays = [None] * len(vars)
 
     def get(self, i: int) -> tuple:
         arrays = self._arrays[i]
         if arrays is None:
-            data = self._vars[i]._data
-            arrays = tuple(self._vars[i]._device.xp.empty_like(data) for _ in range(self._count))
+            data, xp = self._vars[i]._data, self._vars[i]._device.xp
+            if self._block is not None and data.size > 2 * self._block:
+                # An update that walks a large parameter a block at a time needs one block.
+                arrays = tuple(xp.empty(self._block, data.dtype) for _ in range(self._count))
+            else:
+                arrays = tuple(xp.empty_like(data) for _ in range(self._count))
             self._arrays[i] = arrays
         return arrays
 
@@ -245,13 +249,22 @@ _BLOCK = 32 * 1024
 def adamw_update(xp, p, g, m, v, m_hat, denom, **hyper):
     """One AdamW step on raw arrays, in place, in Candle's order of operations; ``m_hat`` and
     ``denom`` are scratch buffers shaped like ``p``."""
-    arrays = (p, g, m, v, m_hat, denom)
-    if p.size <= 2 * _BLOCK or not all(a.flags.c_contiguous for a in arrays):
-        _adamw_block(xp, *arrays, **hyper)
+    if m_hat.size < p.size or denom.size < p.size:  # block-sized scratch (see _Scratch)
+        blocked = True
+    else:
+        blocked = p.size > 2 * _BLOCK
+    if blocked and not all(a.flags.c_contiguous for a in (p, g, m, v)):
+        m_hat, denom, blocked = xp.empty_like(p), xp.empty_like(p), False
+    if not blocked:
+        _adamw_block(xp, p, g, m, v, m_hat, denom, **hyper)
         return
-    flat = [a.reshape(-1) for a in arrays]
-    for start in range(0, p.size, _BLOCK):
-        _adamw_block(xp, *(a[start : start + _BLOCK] for a in flat), **hyper)
+    flat = [a.reshape(-1) for a in (p, g, m, v)]
+    scratch = m_hat.reshape(-1), denom.reshape(-1)
+    block = min(_BLOCK, scratch[0].size, scratch[1].size)
+    for start in range(0, p.size, block):
+        parts = [a[start : start + block] for a in flat]
+        n = parts[0].size
+        _adamw_block(xp, *parts, scratch[0][:n], scratch[1][:n], **hyper)
 
 
 def _adamw_block(
@@ -296,7 +309,7 @@ class AdamW(Optimizer):
         self.step_t = 0
         self._m = [v._device.xp.zeros_like(v._data) for v in self.vars]
         self._v = [v._device.xp.zeros_like(v._data) for v in self.vars]
-        self._scratch = _Scratch(self.vars, 2)
+        self._scratch = _Scratch(self.vars, 2, block=_BLOCK)
 
     @classmethod
     def new_lr(cls, vars, lr: float) -> AdamW:
