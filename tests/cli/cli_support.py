@@ -82,3 +82,12 @@ def iris_rows() -> tuple:
     with open(IRIS) as f:
         lines = f.read().splitlines()
     return lines[0], lines[1:]
+
+
+def default_sigint() -> None:
+    """``preexec_fn`` for a child that a test interrupts: SIGINT handled by default even when
+    this test run was started in the background, where shells ignore it (and the child would
+    inherit the ignoring)."""
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_DFL)

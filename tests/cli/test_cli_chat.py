@@ -19,7 +19,7 @@ import pytest
 pytest.importorskip("tokenizers")
 pytest.importorskip("jinja2")
 
-from cli_support import ROOT, env  # noqa: E402
+from cli_support import ROOT, default_sigint, env  # noqa: E402
 from llm_support import call, error_lines, smollm2_path, tiny_chat_folder  # noqa: E402
 
 from wick import safetensors  # noqa: E402
@@ -235,7 +235,7 @@ def test_a_real_ctrl_c_stops_the_reply_then_quits_at_the_prompt(tmp_path):
     proc = subprocess.Popen(
         [sys.executable, "-m", "wick.cli.main", "chat", "smollm2", "--max-new-tokens", "300"],
         cwd=tmp_path, env=env(), stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
+        stderr=subprocess.PIPE, preexec_fn=default_sigint,
     )  # fmt: skip
     out, err = [], []
     threads = [_reader(proc.stdout, out), _reader(proc.stderr, err)]

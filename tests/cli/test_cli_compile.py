@@ -3,10 +3,9 @@ losses of ``--no-compile``."""
 
 import numpy as np
 import pytest
+from cli_support import call_wick
 
 from wick import safetensors
-
-from cli_support import call_wick
 
 
 def _log(result) -> list:

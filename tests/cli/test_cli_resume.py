@@ -10,7 +10,7 @@ import sys
 import time
 
 import pytest
-from cli_support import env
+from cli_support import default_sigint, env
 
 from wick.safetensors import load, read_metadata
 
@@ -70,7 +70,8 @@ def test_a_run_stopped_with_ctrl_c_resumes_bit_for_bit(wick, tmp_path):
         "ck.safetensors",
     ]
     proc = subprocess.Popen(
-        cmd, cwd=tmp_path, env=env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        cmd, cwd=tmp_path, env=env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        preexec_fn=default_sigint,
     )
     deadline = time.monotonic() + 60
     while not ckpt.exists() and time.monotonic() < deadline:
