@@ -20,8 +20,8 @@ from ..nn import ops as nn_ops
 from ..nn.init import Init
 from ..nn.module import Module
 from ..nn.rotary_emb import rope
+from .cache import Cache
 from .config_file import read_config
-from .gpt2 import Cache
 
 MODEL_TYPES = ("llama", "mistral", "qwen2")
 ROPE_KINDS = ("default", "linear")
