@@ -69,7 +69,7 @@ LM += ["--epochs", "1", "--batch", "4", "--sample-tokens", "0", "--init", "gpt2"
 
 
 def _val_loss(stdout: str) -> float:
-    line = next(line for line in stdout.splitlines() if line.startswith("Ep 1 "))
+    line = next(line for line in stdout.splitlines() if line.startswith("Ep 1 (tokens"))
     return float(line.rsplit("Val loss", 1)[1])
 
 
@@ -80,7 +80,7 @@ def test_lm_train_runs_data_parallel(tmp_path):
     double = run([MPIEXEC, "-n", "2", *LM, "--out", "two"], tmp_path)
     assert double.returncode == 0, double.stderr
     assert "parallel  2 processes, 2 windows each per step" in double.stdout
-    assert double.stdout.count("Ep 1 ") == 1  # rank 0 alone logs
+    assert double.stdout.count("Ep 1 (tokens") == 1  # rank 0 alone logs
     # The same global batches; only the dropout masks differ between the two runs.
     assert abs(_val_loss(double.stdout) - _val_loss(single.stdout)) < 0.05
     assert (tmp_path / "two" / "model.safetensors").is_file()

@@ -46,7 +46,11 @@ def wick(cwd, *args, timeout=300):
 def _losses(stdout: str) -> list:
     return [
         (float(a), float(b))
-        for a, b in re.findall(r"Train loss (\d+\.\d+), Val loss (\d+\.\d+)", stdout)
+        for a, b in re.findall(
+            r"^Ep \d+ \(tokens seen [\d,]+\): Train loss (\d+\.\d+), Val loss (\d+\.\d+)",
+            stdout,
+            re.M,
+        )
     ]
 
 
@@ -58,6 +62,11 @@ def test_train_on_the_verdict_then_generate(tmp_path):
     assert "4,612 training and 534 validation tokens" in done.stdout
     losses = _losses(done.stdout)
     assert len(losses) == 1 and done.stdout.count("sample: Every effort moves you") == 1
+    # The book's first point: after one update, near a uniform guess.
+    first = re.search(
+        r"^Ep 1 \(step 1, tokens seen 256\): Train loss (\d+\.\d+)", done.stdout, re.M
+    )
+    assert first and 9.0 < float(first.group(1)) < 11.5
     # Far below a uniform guess over GPT-2's 50,257 ids (ln 50257 = 10.82).
     assert losses[-1][0] < math.log(50257) - 3.0, done.stdout
     assert sorted(os.listdir(tmp_path / "m")) == [

@@ -302,8 +302,9 @@ class _NanLoss(Exception):
     pass
 
 
-def _train_epoch(run: Run, bar) -> float:
-    """One shuffled pass; raises _NanLoss (before the step) on a non-finite loss."""
+def _train_epoch(run: Run, bar, first_step=None) -> float:
+    """One shuffled pass; raises _NanLoss (before the step) on a non-finite loss; calls
+    ``first_step()`` after a fresh run's very first update."""
     for step, (x, y) in enumerate(run.train):
         loss = run.loss(x, y, True)
         value = loss.to_scalar()
@@ -311,6 +312,8 @@ def _train_epoch(run: Run, bar) -> float:
             raise _NanLoss(f"epoch {run.epoch + 1}, step {step + 1}: the loss is {value}")
         run.optimizer.backward_step(loss)
         run.tokens_seen += x.elem_count() * run.world.size
+        if run.epoch == 0 and step == 0 and first_step is not None:
+            first_step()
         if bar is not None:
             bar.update(1)
             bar.set_postfix(loss=f"{value:.3f}", refresh=False)
@@ -419,6 +422,14 @@ def run(args) -> int:
     from tqdm import tqdm
 
     saved_epoch = r.epoch if state is not None else None
+
+    def first_step():
+        # The book's first logged point (its "Step 000000"): the losses after one update.
+        train, val = r.evaluate(r.train_eval), r.evaluate(r.val)
+        line = f"Ep 1 (step 1, tokens seen {r.tokens_seen:,}): Train loss {train:.3f}, Val loss {val:.3f}"
+        (bar.write if bar is not None else print)(line)
+        sys.stdout.flush()
+
     while r.epoch < s["epochs"]:
         bar = tqdm(
             total=len(r.train), desc=f"epoch {r.epoch + 1}", unit="step", leave=False,
@@ -426,7 +437,7 @@ def run(args) -> int:
         )  # fmt: skip
         try:
             with np.errstate(over="ignore", invalid="ignore"):  # a NaN loss is reported below
-                _train_epoch(r, bar)
+                _train_epoch(r, bar, first_step if state is None else None)
         except _NanLoss as exc:
             bar.close()
             kept = (
