@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import argparse
 import importlib.util
-import math
 import os
 import sys
 
@@ -43,52 +42,26 @@ def resolve(name: str) -> str:
     return path
 
 
-def _non_negative_int(text: str) -> int:
-    try:
-        n = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
-    if n < 0:
-        raise argparse.ArgumentTypeError(f"must be at least 0, got {n}")
-    return n
-
-
-def _temperature(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
-    if not (math.isfinite(value) and value >= 0):
-        raise argparse.ArgumentTypeError(f"must be a finite number >= 0, got {text}")
-    return value
-
-
-def _top_p(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
-    if not 0 < value <= 1:
-        raise argparse.ArgumentTypeError(f"must be in (0, 1], got {text}")
-    return value
-
-
 def add_sampling_options(p, max_new_tokens: int) -> None:
     """The options ``wick generate`` and ``wick chat`` share: length, sampling, device."""
     p.add_argument(
         "--max-new-tokens",
-        type=_non_negative_int,
+        type=options.non_negative_int,
         default=max_new_tokens,
         metavar="N",
         help=f"at most N new tokens (default {max_new_tokens}; a reply also ends at the eos token)",
     )
     p.add_argument(
-        "--temperature", type=_temperature, default=0.0, metavar="T", help="0 (default): greedy"
+        "--temperature",
+        type=options.temperature,
+        default=0.0,
+        metavar="T",
+        help="0 (default): greedy",
     )
     p.add_argument(
         "--top-k", type=options.positive_int, metavar="K", help="sample among the K likeliest"
     )
-    p.add_argument("--top-p", type=_top_p, metavar="P", help="nucleus sampling, P in (0, 1]")
+    p.add_argument("--top-p", type=options.top_p, metavar="P", help="nucleus sampling, P in (0, 1]")
     p.add_argument("--seed", type=options.seed, metavar="S", help="makes sampling reproducible")
     p.add_argument("--device", choices=["cpu", "cuda"], default="cpu")
 

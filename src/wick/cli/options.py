@@ -17,6 +17,21 @@ def _int(text: str) -> int:
         raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
 
 
+def _float(text: str) -> float:
+    try:
+        return float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+
+
+def non_negative_int(text: str) -> int:
+    """An integer of at least 0 (``--max-new-tokens``)."""
+    n = _int(text)
+    if n < 0:
+        raise argparse.ArgumentTypeError(f"must be at least 0, got {n}")
+    return n
+
+
 def positive_int(text: str) -> int:
     """An integer of at least 1 (``--epochs``, ``--batch-size``)."""
     n = _int(text)
@@ -35,10 +50,7 @@ def seed(text: str) -> int:
 
 def positive_float(text: str) -> float:
     """A finite float above 0 (``--lr``)."""
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    value = _float(text)
     if not (math.isfinite(value) and value > 0):
         raise argparse.ArgumentTypeError(f"must be a finite number above 0, got {text}")
     return value
@@ -46,12 +58,25 @@ def positive_float(text: str) -> float:
 
 def fraction(text: str) -> float:
     """A float in ``[0, 1)`` (``--test-fraction``)."""
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    value = _float(text)
     if not 0 <= value < 1:
         raise argparse.ArgumentTypeError(f"must be in [0, 1), got {text}")
+    return value
+
+
+def temperature(text: str) -> float:
+    """A finite float of at least 0 (``--temperature``; 0 is greedy)."""
+    value = _float(text)
+    if not (math.isfinite(value) and value >= 0):
+        raise argparse.ArgumentTypeError(f"must be a finite number >= 0, got {text}")
+    return value
+
+
+def top_p(text: str) -> float:
+    """A float in ``(0, 1]`` (``--top-p``)."""
+    value = _float(text)
+    if not 0 < value <= 1:
+        raise argparse.ArgumentTypeError(f"must be in (0, 1], got {text}")
     return value
 
 
