@@ -17,6 +17,7 @@ from .. import atomic, safetensors
 from ..core import Device, DType
 from ..core.errors import Msg
 from ..nn import VarBuilder, VarMap
+from .config_file import read_json_object
 
 # model_type -> the module implementing it
 ARCHITECTURES = {
@@ -78,16 +79,7 @@ class Pretrained:
 
 
 def _read_json(path: str, what: str) -> dict:
-    try:
-        with open(path, encoding="utf-8") as f:
-            value = json.load(f)
-    except OSError as exc:
-        raise Msg(f"from_pretrained: cannot read {what} {path}: {exc.strerror}") from None
-    except ValueError as exc:
-        raise Msg(f"from_pretrained: {path} is not valid JSON ({exc})") from None
-    if not isinstance(value, dict):
-        raise Msg(f"from_pretrained: {path} does not hold a JSON object")
-    return value
+    return read_json_object(path, "from_pretrained", what + " ")
 
 
 def weight_files(folder: str) -> list:
