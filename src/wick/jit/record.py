@@ -14,12 +14,12 @@ from ..core import var as _var_module
 from ..core.backends import ARRAY_TYPES
 from ..core.device import _CUDA_DEVICES, Device
 from ..core.errors import BackwardNotSupported, Error, Msg
-
-_SCALARS = frozenset(np.sctypeDict.values()) - {np.ndarray}
 from ..core.ops import NOT_DIFFERENTIABLE
 from ..core.tensor import Tensor
 from ..core.var import Var
 
+# NumPy scalar types: a backward may return one for a 0-d gradient.
+_SCALARS = frozenset(np.sctypeDict.values()) - {np.ndarray}
 _LOCK = threading.RLock()
 _ACTIVE = None  # the Trace being recorded, if any
 

@@ -105,7 +105,7 @@ def _generate(trace: Trace):
 
 def _optimizer_replay(opt, original, indices):
     """The update of ``opt`` on replayed gradient arrays (one per index into ``opt.vars``)."""
-    from ..nn.optim import SGD, AdamW, adamw_update
+    from ..nn.optim import SGD, AdamW
 
     vars_ = [opt.vars[i] for i in indices]
 
@@ -129,31 +129,11 @@ def _optimizer_replay(opt, original, indices):
 
         return sgd
     if original is AdamW.step:
-        scratch = [opt._scratch.get(i) for i in indices]
 
         def adamw(grads):
-            opt.step_t += 1
-            p = opt.params
-            scale_m = 1.0 / (1.0 - p.beta1**opt.step_t)
-            scale_v = 1.0 / (1.0 - p.beta2**opt.step_t)
-            ms, vs = opt._m, opt._v
-            for i, var, (m_hat, denom), g in zip(indices, vars_, scratch, grads):
-                adamw_update(
-                    var._device.xp,
-                    var._data,
-                    g,
-                    ms[i],
-                    vs[i],
-                    m_hat,
-                    denom,
-                    lr=p.lr,
-                    beta1=p.beta1,
-                    beta2=p.beta2,
-                    eps=p.eps,
-                    weight_decay=p.weight_decay,
-                    scale_m=scale_m,
-                    scale_v=scale_v,
-                )
+            hyper = opt._begin_step()
+            for i, g in zip(indices, grads):
+                opt._update(i, g, hyper)
 
         return adamw
     return generic

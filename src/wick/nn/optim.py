@@ -318,29 +318,33 @@ class AdamW(Optimizer):
 
     def step(self, grads) -> None:
         self._check_grads(grads)
+        hyper = self._begin_step()
+        for i, var in enumerate(self.vars):
+            g = grads.get(var)
+            if g is not None:
+                self._update(i, g._data, hyper)
+
+    def _begin_step(self) -> dict:
+        """Counts the step; the hyper-parameters of ``adamw_update`` for it (bias corrections
+        included). The replay of a captured step (wick.jit) uses this and ``_update`` too."""
         self.step_t += 1
         p = self.params
-        scale_m = 1.0 / (1.0 - p.beta1**self.step_t)
-        scale_v = 1.0 / (1.0 - p.beta2**self.step_t)
-        for i, (var, m, v) in enumerate(zip(self.vars, self._m, self._v)):
-            g = grads.get(var)
-            if g is None:
-                continue
-            adamw_update(
-                var._device.xp,
-                var._data,
-                g._data,
-                m,
-                v,
-                *self._scratch.get(i),
-                lr=p.lr,
-                beta1=p.beta1,
-                beta2=p.beta2,
-                eps=p.eps,
-                weight_decay=p.weight_decay,
-                scale_m=scale_m,
-                scale_v=scale_v,
-            )
+        return dict(
+            lr=p.lr,
+            beta1=p.beta1,
+            beta2=p.beta2,
+            eps=p.eps,
+            weight_decay=p.weight_decay,
+            scale_m=1.0 / (1.0 - p.beta1**self.step_t),
+            scale_v=1.0 / (1.0 - p.beta2**self.step_t),
+        )
+
+    def _update(self, i: int, g, hyper: dict) -> None:
+        """Variable ``i``'s update from its raw gradient array ``g``."""
+        var = self.vars[i]
+        adamw_update(
+            var._device.xp, var._data, g, self._m[i], self._v[i], *self._scratch.get(i), **hyper
+        )
 
     def learning_rate(self) -> float:
         return self.params.lr
